@@ -1,0 +1,79 @@
+package policy
+
+// Capability is something a container runtime may or may not offer a pod.
+type Capability string
+
+// The capabilities the pod analysis knows how to detect, in the design's order. Reasons list
+// missing capabilities in this order, so that they read the same for every node and pod.
+const (
+	Attach              Capability = "attach"
+	PortForward         Capability = "port-forward"
+	InitContainers      Capability = "init-containers"
+	GPU                 Capability = "gpu"
+	HostIPC             Capability = "host-ipc"
+	HostPID             Capability = "host-pid"
+	NamespaceIsolation  Capability = "namespace-isolation"
+	HostPathCreate      Capability = "hostpath-create"
+	SubPathCreate       Capability = "subpath-create"
+	SELinuxPerContainer Capability = "selinux-per-container"
+	OOMScoreAdj         Capability = "oom-score-adj"
+	RestartBackoff      Capability = "restart-backoff"
+	StdoutLogs          Capability = "stdout-logs"
+	ImageUpdateInPlace  Capability = "image-update-in-place"
+	ImagePullCache      Capability = "image-pull-cache"
+)
+
+// AllCapabilities lists every known capability in the design's order.
+var AllCapabilities = []Capability{
+	Attach, PortForward, InitContainers, GPU, HostIPC, HostPID, NamespaceIsolation,
+	HostPathCreate, SubPathCreate, SELinuxPerContainer, OOMScoreAdj, RestartBackoff,
+	StdoutLogs, ImageUpdateInPlace, ImagePullCache,
+}
+
+// capabilityIndex maps a capability to its position in AllCapabilities.
+var capabilityIndex = func() map[Capability]int {
+	m := make(map[Capability]int, len(AllCapabilities))
+	for i, c := range AllCapabilities {
+		m[c] = i
+	}
+	return m
+}()
+
+// Known reports whether c is a capability the analysis can detect.
+func Known(c Capability) bool {
+	_, ok := capabilityIndex[c]
+	return ok
+}
+
+// capSet is a set of capabilities as a bit mask over AllCapabilities.
+type capSet uint32
+
+func (s capSet) has(c Capability) bool { return s&(1<<capabilityIndex[c]) != 0 }
+func (s *capSet) add(c Capability)     { *s |= 1 << capabilityIndex[c] }
+
+// list returns the members in the design's order.
+func (s capSet) list() []Capability {
+	var out []Capability
+	for i, c := range AllCapabilities {
+		if s&(1<<i) != 0 {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Action says what a missing capability does to a node's verdict.
+type Action string
+
+const (
+	// ActionFilter refuses nodes that lack the capability when the pod needs it hard
+	// (a need the analysis marks soft, like subPath outside emptyDir, still only scores).
+	ActionFilter Action = "filter"
+	// ActionScore lowers the node's score by the capability's weight.
+	ActionScore Action = "score"
+	// ActionIgnore disregards the capability entirely.
+	ActionIgnore Action = "ignore"
+)
+
+// MaxScore is the best score a node can get (extender/v1 MaxExtenderPriority).
+const MaxScore = 10

@@ -1,0 +1,285 @@
+package policy
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"reflect"
+	"regexp"
+	"sort"
+	"strings"
+
+	yaml "go.yaml.in/yaml/v3"
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// The policy document's identity. A document with any other apiVersion or kind is refused.
+const (
+	APIVersion = "policy.rktsched.io/v1alpha1"
+	Kind       = "RuntimePolicy"
+	// ConfigMapKey is the key of the policy document in the policy ConfigMap.
+	ConfigMapKey = "policy.yaml"
+	// MaxDocumentBytes bounds a policy document (a ConfigMap cannot hold more anyway).
+	MaxDocumentBytes = 1 << 20
+	// UnknownRuntime names nodes that no runtime entry matches.
+	UnknownRuntime = "unknown"
+	// DefaultWeight is the weight of a capability whose weight is not given.
+	DefaultWeight = 5
+)
+
+// document is the YAML form of a policy. Scalars that validation may complain about carry
+// their line, so that every error names the field and the line.
+type document struct {
+	APIVersion     pos[string]                   `yaml:"apiVersion"`
+	Kind           pos[string]                   `yaml:"kind"`
+	Capabilities   map[string]pos[capabilityDoc] `yaml:"capabilities"`
+	GPUResources   []pos[string]                 `yaml:"gpuResources"`
+	KnownHostPaths []pos[string]                 `yaml:"knownHostPaths"`
+	Runtimes       []pos[runtimeDoc]             `yaml:"runtimes"`
+}
+
+type capabilityDoc struct {
+	Action pos[string] `yaml:"action"`
+	Weight *pos[int]   `yaml:"weight"`
+}
+
+type runtimeDoc struct {
+	Name          pos[string]               `yaml:"name"`
+	Schemes       []pos[string]             `yaml:"schemes"`
+	NodeLabels    map[string]string         `yaml:"nodeLabels"`
+	Lacks         []pos[string]             `yaml:"lacks"`
+	DefaultStage1 pos[string]               `yaml:"defaultStage1"`
+	Stage1        map[string]pos[stage1Doc] `yaml:"stage1"`
+}
+
+type stage1Doc struct {
+	Lacks []pos[string] `yaml:"lacks"`
+}
+
+// pos is a decoded value and the line it was found on.
+type pos[T any] struct {
+	V    T
+	Line int
+}
+
+func (p *pos[T]) UnmarshalYAML(n *yaml.Node) error {
+	p.Line = n.Line
+	// Node.Decode does not inherit the decoder's KnownFields: check mapping keys here.
+	if err := checkKnownFields(n, reflect.TypeFor[T]()); err != nil {
+		return err
+	}
+	return n.Decode(&p.V)
+}
+
+// checkKnownFields refuses keys of a mapping node that the struct t has no field for.
+func checkKnownFields(n *yaml.Node, t reflect.Type) error {
+	if n.Kind != yaml.MappingNode || t.Kind() != reflect.Struct {
+		return nil
+	}
+	known := map[string]bool{}
+	for i := range t.NumField() {
+		known[strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]] = true
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i]; !known[k.Value] {
+			return fmt.Errorf("line %d: unknown field %q", k.Line, k.Value)
+		}
+	}
+	return nil
+}
+
+// Parse reads and validates a policy document. Every error names the field and the line.
+func Parse(data []byte) (*Policy, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, errors.New("policy document is empty")
+	}
+	if len(data) > MaxDocumentBytes {
+		return nil, fmt.Errorf("policy document is %d bytes, more than the %d allowed", len(data), MaxDocumentBytes)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var doc document
+	if err := dec.Decode(&doc); err != nil {
+		return nil, fmt.Errorf("policy document: %s", cleanYAMLError(err))
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return nil, errors.New("policy document: only one YAML document is allowed")
+	}
+	return compile(&doc, data)
+}
+
+var unknownFieldRE = regexp.MustCompile(`field (\S+) not found in type \S+`)
+
+// cleanYAMLError drops the decoder's Go type names from its messages.
+func cleanYAMLError(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	msg = strings.ReplaceAll(msg, "unmarshal errors:\n  ", "")
+	msg = strings.ReplaceAll(msg, "\n  ", "; ")
+	return unknownFieldRE.ReplaceAllString(msg, `unknown field "$1"`)
+}
+
+// fieldError is a validation error at a line of the document.
+func fieldError(line int, field, format string, args ...any) error {
+	return fmt.Errorf("policy document line %d: %s: %s", line, field, fmt.Sprintf(format, args...))
+}
+
+func knownNames() string {
+	names := make([]string, len(AllCapabilities))
+	for i, c := range AllCapabilities {
+		names[i] = string(c)
+	}
+	return strings.Join(names, ", ")
+}
+
+func compile(doc *document, src []byte) (*Policy, error) {
+	if doc.APIVersion.V != APIVersion {
+		return nil, fieldError(doc.APIVersion.Line, "apiVersion", "must be %q, not %q", APIVersion, doc.APIVersion.V)
+	}
+	if doc.Kind.V != Kind {
+		return nil, fieldError(doc.Kind.Line, "kind", "must be %q, not %q", Kind, doc.Kind.V)
+	}
+	p := &Policy{knownHostPaths: map[string]bool{}, digest: digestOf(src)}
+	if len(doc.Capabilities) == 0 {
+		return nil, fieldError(1, "capabilities", "must list at least one capability")
+	}
+	for name, c := range doc.Capabilities {
+		field := "capabilities." + name
+		cp := Capability(name)
+		if !Known(cp) {
+			return nil, fieldError(c.Line, field, "unknown capability %q (known: %s)", name, knownNames())
+		}
+		i := capabilityIndex[cp]
+		switch a := Action(c.V.Action.V); a {
+		case ActionFilter, ActionScore, ActionIgnore:
+			p.actions[i] = a
+		case "":
+			return nil, fieldError(c.Line, field+".action", "is required (filter, score or ignore)")
+		default:
+			return nil, fieldError(c.V.Action.Line, field+".action", "must be filter, score or ignore, not %q", a)
+		}
+		p.weights[i] = DefaultWeight
+		if w := c.V.Weight; w != nil {
+			if w.V < 0 || w.V > MaxScore {
+				return nil, fieldError(w.Line, field+".weight", "must be between 0 and %d, not %d", MaxScore, w.V)
+			}
+			p.weights[i] = w.V
+		}
+		p.inForce.add(cp)
+	}
+	for i, r := range doc.GPUResources {
+		field := fmt.Sprintf("gpuResources[%d]", i)
+		if errs := validation.IsQualifiedName(r.V); len(errs) > 0 {
+			return nil, fieldError(r.Line, field, "%q is not a resource name: %s", r.V, strings.Join(errs, "; "))
+		}
+		p.gpuResources = append(p.gpuResources, r.V)
+	}
+	for i, hp := range doc.KnownHostPaths {
+		if !path.IsAbs(hp.V) {
+			return nil, fieldError(hp.Line, fmt.Sprintf("knownHostPaths[%d]", i), "%q is not an absolute path", hp.V)
+		}
+		p.knownHostPaths[path.Clean(hp.V)] = true
+	}
+	seen := map[string]bool{}
+	for i, r := range doc.Runtimes {
+		rt, err := compileRuntime(p, fmt.Sprintf("runtimes[%d]", i), r)
+		if err != nil {
+			return nil, err
+		}
+		if seen[rt.name] {
+			return nil, fieldError(r.V.Name.Line, fmt.Sprintf("runtimes[%d].name", i), "runtime %q is listed twice", rt.name)
+		}
+		seen[rt.name] = true
+		if rt.name == UnknownRuntime {
+			p.unknown = rt
+		} else {
+			p.runtimes = append(p.runtimes, rt)
+		}
+	}
+	if p.unknown == nil {
+		// Nothing said about unknown runtimes: they are assumed to have every capability.
+		p.unknown = &runtime{name: UnknownRuntime}
+		p.unknown.class = p.newClass(UnknownRuntime, "", 0)
+	}
+	return p, nil
+}
+
+func compileRuntime(p *Policy, field string, r pos[runtimeDoc]) (*runtime, error) {
+	d := r.V
+	name := d.Name.V
+	if name == "" {
+		return nil, fieldError(r.Line, field+".name", "is required")
+	}
+	if errs := validation.IsValidLabelValue(name); len(errs) > 0 {
+		return nil, fieldError(d.Name.Line, field+".name", "%q is not a valid label value: %s", name, strings.Join(errs, "; "))
+	}
+	rt := &runtime{name: name, nodeLabels: d.NodeLabels}
+	for _, s := range d.Schemes {
+		rt.schemes = append(rt.schemes, s.V)
+	}
+	if name == UnknownRuntime {
+		if len(rt.schemes) > 0 || len(rt.nodeLabels) > 0 {
+			return nil, fieldError(d.Name.Line, field, "runtime %q applies to nodes no other runtime matches: it takes no schemes or nodeLabels", UnknownRuntime)
+		}
+	} else if len(rt.schemes) == 0 && len(rt.nodeLabels) == 0 {
+		return nil, fieldError(d.Name.Line, field, "runtime %q matches no node: give schemes, nodeLabels or both", name)
+	}
+	lacks, err := lackSet(field+".lacks", d.Lacks)
+	if err != nil {
+		return nil, err
+	}
+	if len(d.Stage1) == 0 {
+		if d.DefaultStage1.V != "" {
+			return nil, fieldError(d.DefaultStage1.Line, field+".defaultStage1", "is set but no stage1 flavours are listed")
+		}
+		rt.class = p.newClass(name, "", lacks)
+		return rt, nil
+	}
+	rt.stage1 = map[string]*Class{}
+	for _, flavour := range sortedKeys(d.Stage1) {
+		s := d.Stage1[flavour]
+		f := field + ".stage1." + flavour
+		if errs := validation.IsValidLabelValue(flavour); len(errs) > 0 || flavour == "" {
+			return nil, fieldError(s.Line, f, "%q is not a valid label value", flavour)
+		}
+		more, err := lackSet(f+".lacks", s.V.Lacks)
+		if err != nil {
+			return nil, err
+		}
+		rt.stage1[flavour] = p.newClass(name, flavour, lacks|more)
+		rt.flavours = append(rt.flavours, flavour)
+	}
+	// Longest first, so that an image name is matched by its most specific flavour.
+	sort.SliceStable(rt.flavours, func(i, j int) bool { return len(rt.flavours[i]) > len(rt.flavours[j]) })
+	def := d.DefaultStage1.V
+	if def == "" {
+		def = "coreos"
+	}
+	if rt.defaultStage1 = rt.stage1[def]; rt.defaultStage1 == nil {
+		return nil, fieldError(d.DefaultStage1.Line, field+".defaultStage1", "%q is not one of the listed stage1 flavours", def)
+	}
+	return rt, nil
+}
+
+func lackSet(field string, names []pos[string]) (capSet, error) {
+	var s capSet
+	for i, n := range names {
+		c := Capability(n.V)
+		if !Known(c) {
+			return 0, fieldError(n.Line, fmt.Sprintf("%s[%d]", field, i), "unknown capability %q (known: %s)", n.V, knownNames())
+		}
+		s.add(c)
+	}
+	return s, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
