@@ -13,7 +13,8 @@ import (
 // Need is one capability a pod relies on.
 type Need struct {
 	Capability Capability
-	// Soft needs only lower a node's score, whatever the capability's action.
+	// Soft needs only lower a node's score, whatever the capability's action. Whether any
+	// other need filters or scores is the capability's action in the policy.
 	Soft bool
 	// Why points at what in the pod shows the need, for people reading explanations.
 	Why string
@@ -159,10 +160,10 @@ func analyzeSpec(p *Policy, spec *v1.PodSpec, need func(Capability, bool, string
 	}
 	switch spec.RestartPolicy {
 	case "", v1.RestartPolicyAlways, v1.RestartPolicyOnFailure:
-		need(RestartBackoff, true, "restartPolicy %s", orDefault(string(spec.RestartPolicy), "Always"))
+		need(RestartBackoff, false, "restartPolicy %s", orDefault(string(spec.RestartPolicy), "Always"))
 	}
 	if guaranteed(all) {
-		need(OOMScoreAdj, true, "QoS class Guaranteed")
+		need(OOMScoreAdj, false, "QoS class Guaranteed")
 	}
 	volumes := make(map[string]*v1.Volume, len(spec.Volumes))
 	for i := range spec.Volumes {
@@ -181,7 +182,7 @@ func analyzeSpec(p *Policy, spec *v1.PodSpec, need func(Capability, bool, string
 			need(GPU, false, "container %s asks for %s", c.Name, gpu)
 		}
 		if pullsAlways(c) {
-			need(ImagePullCache, true, "container %s pulls %s always", c.Name, c.Image)
+			need(ImagePullCache, false, "container %s pulls %s always", c.Name, c.Image)
 		}
 		se := containerSELinux(spec, c)
 		for _, m := range c.VolumeMounts {
