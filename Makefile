@@ -36,7 +36,7 @@ lint: ## gofmt and go vet.
 FUZZTIME ?= 30s
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME each (default 30s); not part of `make test`.
-	@for pkg in $$($(GO) list ./...); do \
+	@set -o pipefail; for pkg in $$($(GO) list ./...); do \
 		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 			echo "== $$pkg $$f"; \
 			$(GO) test $$pkg -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) 2>&1 | tail -n 3 || exit 1; \

@@ -1,0 +1,138 @@
+package policysource
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/tools/record"
+
+	"github.com/rktsched/rktsched/policy"
+)
+
+// configMap returns the policy ConfigMap at a resourceVersion (the fake clientset sets none).
+func configMap(doc, resourceVersion string) *v1.ConfigMap {
+	return &v1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Namespace: DefaultNamespace, Name: DefaultName, ResourceVersion: resourceVersion},
+		Data:       map[string]string{policy.ConfigMapKey: doc},
+	}
+}
+
+// edited returns the default document with gpu ignored: a valid policy unlike the default.
+func edited() string {
+	return strings.Replace(string(policy.DefaultDocument()), "gpu:                   {action: filter", "gpu:                   {action: ignore", 1)
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	err := wait.PollUntilContextTimeout(context.Background(), 5*time.Millisecond, 5*time.Second, true, func(context.Context) (bool, error) { return cond(), nil })
+	if err != nil {
+		t.Fatalf("timed out waiting for %s", what)
+	}
+}
+
+func expectEvent(t *testing.T, rec *record.FakeRecorder, prefix string) {
+	t.Helper()
+	select {
+	case e := <-rec.Events:
+		if !strings.HasPrefix(e, prefix) {
+			t.Errorf("event %q, want one starting with %q", e, prefix)
+		}
+	case <-time.After(5 * time.Second):
+		t.Errorf("no event %q", prefix)
+	}
+}
+
+func TestWatcher(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	client := fake.NewClientset(configMap(edited(), "1"))
+	store := policy.NewStore(policy.Default())
+	rec := record.NewFakeRecorder(10)
+	w := NewWatcher(client, Options{Namespace: DefaultNamespace, Name: DefaultName}, store, rec)
+	changes := make(chan *policy.Policy, 10)
+	w.OnChange = func(p *policy.Policy) { changes <- p }
+	w.Start(ctx)
+
+	// The ConfigMap's policy replaces the built-in one.
+	waitFor(t, "sync", w.HasSynced)
+	waitFor(t, "the ConfigMap's policy", func() bool { return store.Load().Action(policy.GPU) == policy.ActionIgnore })
+	expectEvent(t, rec, "Normal PolicyLoaded")
+	if p := <-changes; p != store.Load() {
+		t.Error("OnChange got another policy than the one in force")
+	}
+	good := store.Load()
+
+	// A bad edit is rejected: Warning Event, metric, last good policy in force.
+	errorsBefore := testutil.ToFloat64(reloadErrors)
+	cms := client.CoreV1().ConfigMaps(DefaultNamespace)
+	if _, err := cms.Update(ctx, configMap(edited()+"\nbogus: true\n", "2"), metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	expectEvent(t, rec, `Warning PolicyRejected Policy rejected, the last good policy stays in force: policy document: line `)
+	if got := testutil.ToFloat64(reloadErrors) - errorsBefore; got != 1 {
+		t.Errorf("reload errors went up by %v, want 1", got)
+	}
+	if store.Load() != good {
+		t.Error("a rejected edit replaced the policy in force")
+	}
+
+	// A ConfigMap without the key is rejected too.
+	if _, err := cms.Update(ctx, &v1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: DefaultNamespace, Name: DefaultName, ResourceVersion: "3"}}, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	expectEvent(t, rec, `Warning PolicyRejected Policy rejected, the last good policy stays in force: key "policy.yaml" is missing`)
+	if store.Load() != good {
+		t.Error("a ConfigMap without the key replaced the policy in force")
+	}
+
+	// Deleting the ConfigMap brings back the built-in policy.
+	if err := cms.Delete(ctx, DefaultName, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the built-in policy", func() bool { return store.Load() == policy.Default() })
+	if got := testutil.ToFloat64(generation); got != float64(store.Generation()) || got != 3 {
+		t.Errorf("generation metric %v, store generation %d, want 3", got, store.Generation())
+	}
+}
+
+func TestWatcherWithoutConfigMap(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	store := policy.NewStore(policy.Default())
+	w := NewWatcher(fake.NewClientset(), Options{Namespace: DefaultNamespace, Name: DefaultName}, store, record.NewFakeRecorder(10))
+	w.Start(ctx)
+	waitFor(t, "sync", w.HasSynced)
+	if store.Load() != policy.Default() || store.Generation() != 1 {
+		t.Error("without a ConfigMap the built-in policy must stay in force")
+	}
+}
+
+func TestLoadFile(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(good, []byte(edited()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bad, []byte("apiVersion: v2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := LoadFile(good); err != nil || p.Action(policy.GPU) != policy.ActionIgnore {
+		t.Errorf("LoadFile(good) = %v, %v", p, err)
+	}
+	if _, err := LoadFile(bad); err == nil || !strings.Contains(err.Error(), "bad.yaml: policy document line 1: apiVersion") {
+		t.Errorf("LoadFile(bad) error %v, want one naming the file, line and field", err)
+	}
+	if _, err := LoadFile(filepath.Join(dir, "missing.yaml")); err == nil {
+		t.Error("LoadFile of a missing file succeeded")
+	}
+}
