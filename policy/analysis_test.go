@@ -108,8 +108,10 @@ func TestCapabilityRows(t *testing.T) {
 			coreosRe: "rkt stage1-coreos lacks init-containers",
 		},
 		{
-			name:     "gpu limit",
-			pod:      pod(func(s *v1.PodSpec) { s.Containers[0].Resources.Limits = v1.ResourceList{"nvidia.com/gpu": resource.MustParse("1")} }),
+			name: "gpu limit",
+			pod: pod(func(s *v1.PodSpec) {
+				s.Containers[0].Resources.Limits = v1.ResourceList{"nvidia.com/gpu": resource.MustParse("1")}
+			}),
 			needs:    []string{"gpu", "namespace-isolation"},
 			fitsOn:   "docker",
 			coreosRe: "rkt stage1-coreos lacks gpu",
@@ -124,14 +126,18 @@ func TestCapabilityRows(t *testing.T) {
 			coreosRe: "rkt stage1-coreos lacks init-containers, gpu",
 		},
 		{
-			name:   "zero gpus is no gpu",
-			pod:    pod(func(s *v1.PodSpec) { s.Containers[0].Resources.Limits = v1.ResourceList{"nvidia.com/gpu": resource.MustParse("0")} }),
+			name: "zero gpus is no gpu",
+			pod: pod(func(s *v1.PodSpec) {
+				s.Containers[0].Resources.Limits = v1.ResourceList{"nvidia.com/gpu": resource.MustParse("0")}
+			}),
 			needs:  []string{"namespace-isolation"},
 			fitsOn: "docker,coreos,kvm",
 		},
 		{
-			name:   "legacy alpha gpu",
-			pod:    pod(func(s *v1.PodSpec) { s.Containers[0].Resources.Limits = v1.ResourceList{"alpha.kubernetes.io/nvidia-gpu": resource.MustParse("1")} }),
+			name: "legacy alpha gpu",
+			pod: pod(func(s *v1.PodSpec) {
+				s.Containers[0].Resources.Limits = v1.ResourceList{"alpha.kubernetes.io/nvidia-gpu": resource.MustParse("1")}
+			}),
 			needs:  []string{"gpu", "namespace-isolation"},
 			fitsOn: "docker",
 		},
@@ -298,8 +304,11 @@ func TestCapabilityRows(t *testing.T) {
 			fitsOn: "docker,coreos,kvm",
 		},
 		{
-			name:   "IfNotPresent with latest does not pull",
-			pod:    pod(func(s *v1.PodSpec) { s.Containers[0].Image = "busybox:latest"; s.Containers[0].ImagePullPolicy = v1.PullIfNotPresent }),
+			name: "IfNotPresent with latest does not pull",
+			pod: pod(func(s *v1.PodSpec) {
+				s.Containers[0].Image = "busybox:latest"
+				s.Containers[0].ImagePullPolicy = v1.PullIfNotPresent
+			}),
 			needs:  []string{"namespace-isolation"},
 			fitsOn: "docker,coreos,kvm",
 		},
@@ -431,7 +440,9 @@ func TestActions(t *testing.T) {
 	guaranteed := pod(func(s *v1.PodSpec) {
 		s.Containers[0].Resources = v1.ResourceRequirements{Limits: v1.ResourceList{v1.ResourceCPU: resource.MustParse("1"), v1.ResourceMemory: resource.MustParse("1Gi")}}
 	})
-	gpu := pod(func(s *v1.PodSpec) { s.Containers[0].Resources.Limits = v1.ResourceList{"nvidia.com/gpu": resource.MustParse("1")} })
+	gpu := pod(func(s *v1.PodSpec) {
+		s.Containers[0].Resources.Limits = v1.ResourceList{"nvidia.com/gpu": resource.MustParse("1")}
+	})
 	tests := []struct {
 		name   string
 		policy *Policy

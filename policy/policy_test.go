@@ -197,7 +197,9 @@ runtimes:
 			t.Errorf("Classify(%q, %v) = %s, want %s", tt.runtimeVersion, tt.labels, np.Class.Name, tt.want)
 		}
 	}
-	gpuPod := pod(func(s *v1.PodSpec) { s.Containers[0].Resources.Limits = v1.ResourceList{"nvidia.com/gpu": resource.MustParse("1")} })
+	gpuPod := pod(func(s *v1.PodSpec) {
+		s.Containers[0].Resources.Limits = v1.ResourceList{"nvidia.com/gpu": resource.MustParse("1")}
+	})
 	a := p.Analyze(gpuPod)
 	if v := a.Verdict(p.Classify("x://1", map[string]string{"runtime": "gvisor"}, "").Class); v.Fits || v.Reason != "gvisor lacks gpu" {
 		t.Errorf("gvisor verdict = %+v, want refused for gpu", v)
