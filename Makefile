@@ -29,9 +29,13 @@ unit: ## Unit tests with the race detector.
 	$(GO) test -race -count=1 ./...
 
 .PHONY: lint
-lint: ## gofmt and go vet.
+lint: $(BIN)/golangci-lint ## gofmt, go vet and golangci-lint (pinned in tools/go.mod).
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(BIN)/golangci-lint run ./...
+
+$(BIN)/golangci-lint: tools/go.mod tools/go.sum
+	$(GO) build -C tools -o ../$(BIN)/golangci-lint github.com/golangci/golangci-lint/v2/cmd/golangci-lint
 
 FUZZTIME ?= 30s
 .PHONY: fuzz

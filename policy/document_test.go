@@ -23,7 +23,7 @@ func TestParseErrors(t *testing.T) {
 		{"missing apiVersion", "kind: RuntimePolicy\n", `apiVersion: must be "policy.rktsched.io/v1alpha1", not ""`},
 		{"wrong kind", "apiVersion: policy.rktsched.io/v1alpha1\nkind: ConfigMap\n", `line 2: kind: must be "RuntimePolicy", not "ConfigMap"`},
 		{"no capabilities", header, "capabilities: must list at least one capability"},
-		{"unknown top-level field", header + "capabilites:\n  gpu: {action: filter}\n", `line 3: unknown field "capabilites"`},
+		{"unknown top-level field", header + "capabilityz:\n  gpu: {action: filter}\n", `line 3: unknown field "capabilityz"`},
 		{"unknown capability", header + "capabilities:\n  gpuu: {action: filter}\n", `line 4: capabilities.gpuu: unknown capability "gpuu"`},
 		{"unknown capability field", header + "capabilities:\n  gpu: {action: filter, wieght: 3}\n", `line 4: unknown field "wieght"`},
 		{"bad action", header + "capabilities:\n  gpu:\n    action: block\n", `line 5: capabilities.gpu.action: must be filter, score or ignore, not "block"`},
