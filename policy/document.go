@@ -215,6 +215,12 @@ func compileRuntime(p *Policy, field string, r pos[runtimeDoc]) (*runtime, error
 	if errs := validation.IsValidLabelValue(name); len(errs) > 0 {
 		return nil, fieldError(d.Name.Line, field+".name", "%q is not a valid label value: %s", name, strings.Join(errs, "; "))
 	}
+	for k := range d.NodeLabels {
+		if OwnedLabel(k) {
+			// Our own labels follow from the classification: they cannot also decide it.
+			return nil, fieldError(d.Name.Line, field+".nodeLabels", "%q is a label rktsched writes; match on other labels", k)
+		}
+	}
 	rt := &runtime{name: name, nodeLabels: d.NodeLabels}
 	for _, s := range d.Schemes {
 		rt.schemes = append(rt.schemes, s.V)

@@ -44,6 +44,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown runtime field", header + "capabilities:\n  gpu: {action: filter}\nruntimes:\n- name: rkt\n  scheme: [rkt]\n", `line 7: unknown field "scheme"`},
 		{"default stage1 not listed", header + "capabilities:\n  gpu: {action: filter}\nruntimes:\n- name: rkt\n  schemes: [rkt]\n  defaultStage1: kvm\n  stage1:\n    coreos: {}\n", `line 8: runtimes[0].defaultStage1: "kvm" is not one of the listed stage1 flavours`},
 		{"default stage1 without flavours", header + "capabilities:\n  gpu: {action: filter}\nruntimes:\n- name: rkt\n  schemes: [rkt]\n  defaultStage1: kvm\n", `runtimes[0].defaultStage1: is set but no stage1 flavours are listed`},
+		{"matching on an owned label", header + "capabilities:\n  gpu: {action: filter}\nruntimes:\n- name: kata\n  nodeLabels: {rktsched.io/runtime: kata}\n", `runtimes[0].nodeLabels: "rktsched.io/runtime" is a label rktsched writes`},
 		{"two documents", header + "capabilities:\n  gpu: {action: filter}\n---\n" + header, "only one YAML document is allowed"},
 		{"not a mapping", "- a\n- b\n", "policy document: line 1: cannot unmarshal !!seq"},
 		{"huge", header + "# " + strings.Repeat("x", MaxDocumentBytes) + "\n", "more than the 1048576 allowed"},

@@ -98,7 +98,7 @@ func (w *Watcher) Start(ctx context.Context) {
 			lo.FieldSelector = fields.OneTermEqualSelector("metadata.name", w.opts.Name).String()
 		}))
 	inf := factory.Core().V1().ConfigMaps().Informer()
-	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	reg, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: func(obj any) { w.apply(ctx, obj) },
 		UpdateFunc: func(old, obj any) {
 			if old.(*v1.ConfigMap).ResourceVersion != obj.(*v1.ConfigMap).ResourceVersion {
@@ -107,7 +107,11 @@ func (w *Watcher) Start(ctx context.Context) {
 		},
 		DeleteFunc: func(any) { w.revertToDefault(ctx) },
 	})
-	w.synced = inf.HasSynced
+	if err != nil {
+		panic(err) // only fails on a stopped informer, and this one is not started yet
+	}
+	// The registration's HasSynced also waits for the handler to have applied the ConfigMap.
+	w.synced = reg.HasSynced
 	factory.Start(ctx.Done())
 }
 

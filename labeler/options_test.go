@@ -1,0 +1,107 @@
+package labeler
+
+import (
+	"flag"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/rktsched/rktsched/policysource"
+)
+
+// The defaults are contracts: manifests and e2e scripts rely on them.
+func TestFlagDefaults(t *testing.T) {
+	var o Options
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	o.AddFlags(fs)
+	if err := fs.Parse([]string{"--leader-elect-identity=me"}); err != nil {
+		t.Fatal(err)
+	}
+	want := Options{
+		Policy:               policysource.Options{Namespace: "rktsched-system", Name: "rktsched-policy"},
+		LeaderElect:          true,
+		LeaderElectNamespace: "rktsched-system",
+		LeaderElectLeaseName: "rktsched-labeler",
+		LeaderElectIdentity:  "me",
+		LeaseDuration:        15 * time.Second,
+		RenewDeadline:        10 * time.Second,
+		RetryPeriod:          2 * time.Second,
+		Listen:               ":8080",
+		Workers:              2,
+	}
+	if diff := cmp.Diff(want, o); diff != "" {
+		t.Errorf("defaults (-want +got):\n%s", diff)
+	}
+	if err := o.Validate(); err != nil {
+		t.Errorf("defaults do not validate: %v", err)
+	}
+	for _, name := range []string{"kubeconfig", "dry-run", "policy-file", "leader-elect"} {
+		if fs.Lookup(name) == nil {
+			t.Errorf("flag --%s missing", name)
+		}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	valid := func() Options {
+		var o Options
+		fs := flag.NewFlagSet("test", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		o.AddFlags(fs)
+		_ = fs.Parse([]string{"--leader-elect-identity=me"})
+		return o
+	}
+	tests := []struct {
+		name    string
+		mutate  func(*Options)
+		wantErr []string // substrings; none means valid
+	}{
+		{"defaults", func(*Options) {}, nil},
+		{"no workers", func(o *Options) { o.Workers = 0 }, []string{"--workers must be at least 1"}},
+		{"no listen address", func(o *Options) { o.Listen = "" }, []string{"--listen is required"}},
+		{"no identity", func(o *Options) { o.LeaderElectIdentity = "" }, []string{"--leader-elect-identity is required"}},
+		{"no identity needed without leader election", func(o *Options) { o.LeaderElect, o.LeaderElectIdentity = false, "" }, nil},
+		{"no identity needed in a dry run", func(o *Options) { o.DryRun, o.LeaderElectIdentity = true, "" }, nil},
+		{"renew deadline not below the lease duration", func(o *Options) { o.RenewDeadline = o.LeaseDuration },
+			[]string{"need lease duration"}},
+		{"no policy ConfigMap name", func(o *Options) { o.Policy.Name = "" }, []string{"--policy-configmap-name"}},
+		{"policy file instead of a ConfigMap", func(o *Options) { o.Policy.Name, o.Policy.File = "", "/p.yaml" }, nil},
+		{"every error at once", func(o *Options) { o.Workers, o.Listen = -1, "" },
+			[]string{"--workers", "--listen"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := valid()
+			tt.mutate(&o)
+			err := o.Validate()
+			if len(tt.wantErr) == 0 {
+				if err != nil {
+					t.Errorf("Validate() = %v, want nil", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("Validate() = nil, want errors containing %q", tt.wantErr)
+			}
+			for _, s := range tt.wantErr {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("Validate() = %v, want it to contain %q", err, s)
+				}
+			}
+		})
+	}
+}
+
+func TestDryRunNeverTakesTheLease(t *testing.T) {
+	o := Options{LeaderElect: true, DryRun: true}
+	if o.leaderElection() {
+		t.Error("a dry run would take the leader lease")
+	}
+	o.DryRun = false
+	if !o.leaderElection() {
+		t.Error("--leader-elect is ignored")
+	}
+}

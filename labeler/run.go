@@ -1,0 +1,159 @@
+package labeler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/tools/leaderelection"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/klog/v2"
+
+	"github.com/rktsched/rktsched/policy"
+	"github.com/rktsched/rktsched/policysource"
+	"github.com/rktsched/rktsched/version"
+)
+
+// Component names the labeler in Events and its client's user agent.
+const Component = "rktsched-labeler"
+
+// Run runs the labeler as opts say until ctx is done (nil) or it fails, e.g. by losing the
+// leader Lease (an error: the process should exit non-zero and be restarted as a standby).
+func Run(ctx context.Context, opts *Options, stdout io.Writer) error {
+	cfg, err := clientcmd.BuildConfigFromFlags("", opts.Kubeconfig)
+	if err != nil {
+		return fmt.Errorf("client configuration: %w", err)
+	}
+	cfg.UserAgent = Component + "/" + version.Version
+	// A policy edit may relabel every node: allow more than client-go's default of 5 per second.
+	cfg.QPS, cfg.Burst = 20, 40
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", opts.Listen)
+	if err != nil {
+		return err
+	}
+	return run(ctx, client, opts, ln, stdout)
+}
+
+// run is Run on a client and a listener it is given, so that tests can drive it.
+func run(parent context.Context, client kubernetes.Interface, opts *Options, ln net.Listener, stdout io.Writer) error {
+	logger := klog.FromContext(parent)
+	logger.Info("Starting", "component", Component, "version", version.Version, "dryRun", opts.DryRun)
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	RegisterBuildInfo(reg)
+	policysource.Register(reg)
+
+	recorder, stopEvents := newRecorder(ctx, client, opts.DryRun)
+	defer stopEvents()
+
+	store, watcher, policySynced, err := policySource(client, opts, recorder)
+	if err != nil {
+		return err
+	}
+	factory := informers.NewSharedInformerFactory(client, 0)
+	ctrl, err := NewController(client, factory.Core().V1().Nodes(), store, recorder, ControllerOptions{
+		DryRun:       opts.DryRun,
+		Out:          stdout,
+		Metrics:      NewMetrics(reg),
+		PolicySynced: policySynced,
+	})
+	if err != nil {
+		return err
+	}
+	if watcher != nil {
+		watcher.OnChange = func(*policy.Policy) { ctrl.EnqueueAll() }
+		watcher.Start(ctx)
+	}
+	// Caches fill whether or not this replica leads: a standby takes over warm.
+	factory.Start(ctx.Done())
+	defer factory.Shutdown() // runs after cancel: deferred calls run last-in first-out
+	defer cancel()
+
+	watchdog := leaderelection.NewLeaderHealthzAdaptor(20 * time.Second)
+	srv := &http.Server{
+		Handler:           newHTTPHandler(reg, watchdog.Check, ctrl.readiness),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       60 * time.Second,
+	}
+	serveErr := make(chan error, 1)
+	go func() {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			serveErr <- fmt.Errorf("serving %s: %w", ln.Addr(), err)
+			cancel()
+		}
+	}()
+	defer func() {
+		shutdownCtx, done := context.WithTimeout(context.WithoutCancel(parent), 5*time.Second)
+		defer done()
+		_ = srv.Shutdown(shutdownCtx)
+	}()
+	logger.Info("Serving /healthz, /readyz and /metrics", "address", ln.Addr().String())
+
+	lead := func(ctx context.Context) error { return ctrl.Run(ctx, opts.Workers) }
+	if opts.leaderElection() {
+		err = runAsLeader(ctx, client, opts, recorder, watchdog, lead)
+	} else {
+		if opts.LeaderElect {
+			logger.Info("Dry run: not taking the leader lease")
+		}
+		err = lead(ctx)
+	}
+	select {
+	case err := <-serveErr:
+		return err
+	default:
+	}
+	if parent.Err() != nil {
+		return nil // asked to stop
+	}
+	return err
+}
+
+// newRecorder returns the recorder for Node and ConfigMap Events. Events are always logged;
+// they are sent to the API server unless this is a dry run, which writes nothing.
+func newRecorder(ctx context.Context, client kubernetes.Interface, dryRun bool) (record.EventRecorder, func()) {
+	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
+	broadcaster.StartStructuredLogging(3)
+	if !dryRun {
+		broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
+	}
+	return broadcaster.NewRecorder(scheme.Scheme, v1.EventSource{Component: Component}), broadcaster.Shutdown
+}
+
+// policySource loads the policy from --policy-file, or prepares a watcher of the policy
+// ConfigMap (built-in policy until the ConfigMap has been read; not started yet).
+func policySource(client kubernetes.Interface, opts *Options, recorder record.EventRecorder) (
+	*policy.Store, *policysource.Watcher, cache.InformerSynced, error) {
+	if opts.Policy.File != "" {
+		p, err := policysource.LoadFile(opts.Policy.File)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		return policy.NewStore(p), nil, func() bool { return true }, nil
+	}
+	store := policy.NewStore(policy.Default())
+	w := policysource.NewWatcher(client, opts.Policy, store, recorder)
+	return store, w, w.HasSynced, nil
+}
