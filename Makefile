@@ -12,7 +12,7 @@ BINARIES := rktsched-extender rktsched-labeler
 
 .PHONY: help
 help: ## Show this help.
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: build
 build: ## Build the binaries into bin/ (CGO_ENABLED=0, version stamped).
@@ -22,11 +22,25 @@ build: ## Build the binaries into bin/ (CGO_ENABLED=0, version stamped).
 	done
 
 .PHONY: test
-test: lint unit ## Run everything CI runs: lint, unit tests with -race.
+test: lint unit e2e ## Run everything CI runs: lint, unit tests with -race, e2e.
 
 .PHONY: unit
 unit: ## Unit tests with the race detector.
 	$(GO) test -race -count=1 ./...
+
+.PHONY: e2e
+e2e: build ## End-to-end tests on a local control plane (its first build takes ~10 min, cached after).
+	RKTSCHED_BIN=$(CURDIR)/$(BIN) $(GO) test -tags e2e -count=1 -timeout 20m -v ./test/e2e/...
+
+KEEP ?=
+.PHONY: demo
+demo: build ## A local mixed Docker/rkt cluster running rktsched; shows where pods go (KEEP=1 keeps it up).
+	RKTSCHED_BIN=$(CURDIR)/$(BIN) KEEP=$(KEEP) $(GO) run ./test/demo
+
+IMAGE ?= rktsched:$(VERSION)
+.PHONY: image
+image: ## Build the container image IMAGE with docker (needs a Docker engine: fails where there is none).
+	docker build --build-arg VERSION=$(VERSION) -t $(IMAGE) .
 
 .PHONY: lint
 lint: $(BIN)/golangci-lint ## gofmt, go vet and golangci-lint (pinned in tools/go.mod).
@@ -46,6 +60,13 @@ fuzz: ## Run every fuzz target for FUZZTIME each (default 30s); not part of `mak
 			$(GO) test $$pkg -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) 2>&1 | tail -n 3 || exit 1; \
 		done; \
 	done
+
+.PHONY: bench
+bench: ## Go benchmarks of the extender vs the naive JSON floor; prints RATIO lines
+	@mkdir -p $(BIN)
+	@set -o pipefail; $(GO) test ./extender/ -run '^$$' -bench . -benchmem -benchtime 1s \
+		| tee $(BIN)/bench.txt | $(GO) run ./extender/internal/benchratio
+	@echo "(full benchmark output: $(BIN)/bench.txt)"
 
 .PHONY: clean
 clean: ## Remove build output.

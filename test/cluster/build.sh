@@ -11,6 +11,13 @@ bin="$cache/bin/kube-$KUBE_VERSION-etcd-$ETCD_VERSION"
 mkdir -p "$bin"
 log() { printf '[build] %s\n' "$*" >&2; }
 
+# One build at a time per cache: a second run (make e2e beside make demo) waits, then finds
+# the binaries built.
+if command -v flock >/dev/null; then
+  exec 9>"$cache/.build.lock"
+  flock 9 || true
+fi
+
 export CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=local
 
 build_kube() {

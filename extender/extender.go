@@ -1,0 +1,113 @@
+// Package extender is rktsched's kube-scheduler HTTP extender: filter, prioritize and preempt
+// answer whether a node's container runtime can run a pod, from the policy in force.
+//
+// Requests and answers are the k8s.io/kube-scheduler/extender/v1 types on the wire. Node
+// lists are not decoded into v1.Node: each verb reads the four fields the policy looks at
+// and hands the raw bytes of the nodes that pass back unchanged (see jsonscan).
+package extender
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/klog/v2"
+
+	"github.com/rktsched/rktsched/policy"
+)
+
+// Config is what a Server is made of.
+type Config struct {
+	// Policy holds the policy in force; required.
+	Policy *policy.Store
+	// Nodes answers node-name (nodeCacheCapable) requests. Nil means standalone: only
+	// requests that carry full Node objects are served.
+	Nodes *NodeCache
+	// PodCacheTTL is how long a pod's analysis is kept for the next verb of its scheduling cycle.
+	PodCacheTTL time.Duration
+	// MaxBodyBytes caps request bodies; larger ones get 413.
+	MaxBodyBytes int64
+	// Registry receives the extender's metrics and serves /metrics. Nil makes a new one; a
+	// given one must not hold rktsched metrics yet.
+	Registry *prometheus.Registry
+	// Ready reports what the server still waits for before /readyz turns 200 (nil error:
+	// nothing). Nil means ready as soon as a policy is loaded.
+	Ready func() error
+	// Version is reported by /version and rktsched_build_info.
+	Version string
+	// Logger receives request logs; the zero value means klog.Background().
+	Logger klog.Logger
+}
+
+// Server answers kube-scheduler's extender calls. It is an http.Handler.
+type Server struct {
+	store        *policy.Store
+	nodes        *NodeCache
+	pods         *podCache
+	recent       *recentNodes
+	maxBodyBytes int64
+	registry     *prometheus.Registry
+	metrics      *metrics
+	ready        func() error
+	version      string
+	logger       klog.Logger
+	handler      http.Handler
+}
+
+// New checks cfg and returns a Server.
+func New(cfg Config) (*Server, error) {
+	var errs []error
+	if cfg.Policy == nil || cfg.Policy.Load() == nil {
+		errs = append(errs, errors.New("a policy store holding a policy is required"))
+	}
+	if cfg.PodCacheTTL <= 0 {
+		errs = append(errs, errors.New("the pod cache TTL must be positive"))
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		errs = append(errs, errors.New("the maximum body size must be positive"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	if cfg.Logger.GetSink() == nil {
+		cfg.Logger = klog.Background()
+	}
+	m, err := newMetrics(cfg.Registry, cfg.Version)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		store:        cfg.Policy,
+		nodes:        cfg.Nodes,
+		pods:         newPodCache(cfg.PodCacheTTL),
+		recent:       newRecentNodes(recentNodesPeriod),
+		maxBodyBytes: cfg.MaxBodyBytes,
+		registry:     cfg.Registry,
+		metrics:      m,
+		ready:        cfg.Ready,
+		version:      cfg.Version,
+		logger:       cfg.Logger.WithName("extender"),
+	}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// ServeHTTP serves the extender's routes.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// PolicyChanged drops what was worked out with the previous policy. Answers never mix
+// policies anyway (each request judges with the policy it loaded first); this frees memory
+// and classifies the cached nodes before the next request needs them.
+func (s *Server) PolicyChanged(p *policy.Policy) {
+	s.pods.flush()
+	if s.nodes != nil {
+		s.nodes.classifyAll(p)
+	}
+}
+
+// recentNodesPeriod is how long a node seen only in full-Node requests is remembered.
+const recentNodesPeriod = 10 * time.Minute

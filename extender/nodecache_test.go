@@ -1,0 +1,125 @@
+package extender
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes/fake"
+	extenderv1 "k8s.io/kube-scheduler/extender/v1"
+
+	"github.com/rktsched/rktsched/policy"
+)
+
+// TestNamesModeUsesTheInformerCache drives the node cache with a fake API server: names
+// requests are judged from what the informer saw, and follow node changes.
+func TestNamesModeUsesTheInformerCache(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	big := benchNode(1) // an rkt node with 20 images, conditions, ...
+	big.Name, big.ResourceVersion = "big", ""
+	client := fake.NewClientset(node(docker, "docker://1.12.6", ""), node(coreos, "rkt://1.29.0", ""), big)
+	nodes, err := NewNodeCache(client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodes.Start(ctx)
+	s, err := New(Config{Policy: policy.NewStore(policy.Default()), Nodes: nodes, PodCacheTTL: time.Minute,
+		MaxBodyBytes: DefaultMaxBodyBytes, Ready: func() error { return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the node cache to sync", nodes.HasSynced)
+
+	init := pod("init", func(p *v1.Pod) { p.Spec.InitContainers = []v1.Container{{Name: "i", Image: "x:1"}} })
+	asked := []string{docker, coreos, "late"}
+	filter := func() *extenderv1.ExtenderFilterResult {
+		t.Helper()
+		var res extenderv1.ExtenderFilterResult
+		decodeOK(t, serve(t, s, http.MethodPost, "filter", mustJSON(extenderv1.ExtenderArgs{Pod: init, NodeNames: &asked})), &res)
+		return &res
+	}
+	res := filter()
+	if diff := cmp.Diff([]string{docker}, passedNames(res)); diff != "" {
+		t.Errorf("passed (-want +got):\n%s", diff)
+	}
+	if _, ok := res.FailedNodes["late"]; !ok {
+		t.Errorf("FailedNodes = %v, want the node not created yet", res.FailedNodes)
+	}
+
+	// The cache keeps only what the policy reads of a Node.
+	obj, ok, err := nodes.factory.Core().V1().Nodes().Informer().GetStore().GetByKey("big")
+	if err != nil || !ok {
+		t.Fatalf("big node not in the informer store: %v", err)
+	}
+	if n := obj.(*v1.Node); len(n.Status.Images) != 0 || len(n.Status.Conditions) != 0 || n.Status.NodeInfo.ContainerRuntimeVersion != "rkt://1.29.0" {
+		t.Errorf("stored node is not slim: %d images, %d conditions, runtime %q", len(n.Status.Images), len(n.Status.Conditions), n.Status.NodeInfo.ContainerRuntimeVersion)
+	}
+
+	// A node created later is judged once the informer sees it; a Docker node that turns
+	// into an rkt node is refused; a deleted node is unknown again.
+	if _, err := client.CoreV1().Nodes().Create(ctx, node("late", "containerd://2.1.0", ""), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	d := node(docker, "rkt://1.29.0", "coreos.com/rkt/stage1-kvm:1.29.0")
+	d.ResourceVersion = "2"
+	if _, err := client.CoreV1().Nodes().Update(ctx, d, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := client.CoreV1().Nodes().Delete(ctx, coreos, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the cache to follow the changes", func() bool {
+		_, lateOK := nodes.Lookup(policy.Default(), "late")
+		_, coreosOK := nodes.Lookup(policy.Default(), coreos)
+		np, _ := nodes.Lookup(policy.Default(), docker)
+		return lateOK && !coreosOK && np.Class.Stage1 == "kvm"
+	})
+	res = filter()
+	want := &extenderv1.ExtenderFilterResult{
+		NodeNames:                  &[]string{"late"},
+		FailedNodes:                extenderv1.FailedNodesMap{coreos: notCachedReason},
+		FailedAndUnresolvableNodes: extenderv1.FailedNodesMap{docker: "rkt stage1-kvm lacks init-containers"},
+	}
+	if diff := cmp.Diff(want, res); diff != "" {
+		t.Errorf("answer after the changes (-want +got):\n%s", diff)
+	}
+	if nodes.Len() != 3 {
+		t.Errorf("cache holds %d nodes, want 3", nodes.Len())
+	}
+}
+
+func TestNodeCacheKeepsProfilesAcrossHeartbeats(t *testing.T) {
+	c := staticNodeCache(node(coreos, "rkt://1.29.0", ""))
+	p := policy.Default()
+	first, _ := c.Lookup(p, coreos)
+	e := c.nodes[coreos]
+	heartbeat := node(coreos, "rkt://1.29.0", "")
+	heartbeat.ResourceVersion = "2"
+	heartbeat.Status.Conditions = []v1.NodeCondition{{Type: v1.NodeReady, Status: v1.ConditionTrue}}
+	c.set(heartbeat)
+	if c.nodes[coreos] != e {
+		t.Errorf("a heartbeat replaced the entry; want it kept with its profile")
+	}
+	changed := node(coreos, "rkt://1.29.0", "coreos.com/rkt/stage1-fly:1.29.0")
+	changed.ResourceVersion = "3"
+	c.set(changed)
+	second, _ := c.Lookup(p, coreos)
+	if first.Class.Stage1 != "coreos" || second.Class.Stage1 != "fly" {
+		t.Errorf("stage1 %q then %q, want coreos then fly", first.Class.Stage1, second.Class.Stage1)
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	err := wait.PollUntilContextTimeout(context.Background(), 10*time.Millisecond, 10*time.Second, true,
+		func(context.Context) (bool, error) { return cond(), nil })
+	if err != nil {
+		t.Fatalf("waiting for %s: %v", what, err)
+	}
+}

@@ -1,0 +1,186 @@
+package extender
+
+import (
+	"github.com/rktsched/rktsched/extender/internal/jsonscan"
+	"github.com/rktsched/rktsched/policy"
+)
+
+// nodeFields is what the policy reads of a Node in a request, as it lies in the request's
+// bytes (no copies): metadata.name, metadata.resourceVersion, metadata.labels, the stage1
+// annotation and status.nodeInfo.containerRuntimeVersion.
+type nodeFields struct {
+	name, resourceVersion, runtimeVersion, stage1Image []byte
+	nameEsc, rvEsc, runtimeEsc, stage1Esc              bool
+	// labels is the raw labels object, nil when absent or null.
+	labels []byte
+}
+
+// nameKey is the node's name as bytes for a map lookup.
+func (f *nodeFields) nameKey() []byte {
+	if f.nameEsc {
+		return []byte(f.nameString())
+	}
+	return f.name
+}
+
+func (f *nodeFields) nameString() string { return jsonscan.Unquote(f.name, f.nameEsc) }
+
+// entry turns the fields into a nodeEntry, decoding the labels.
+func (f *nodeFields) entry() (*nodeEntry, error) {
+	e := &nodeEntry{
+		resourceVersion: jsonscan.Unquote(f.resourceVersion, f.rvEsc),
+		runtimeVersion:  jsonscan.Unquote(f.runtimeVersion, f.runtimeEsc),
+		stage1Image:     jsonscan.Unquote(f.stage1Image, f.stage1Esc),
+	}
+	if f.labels != nil {
+		var sc jsonscan.Scanner
+		sc.Reset(f.labels)
+		e.labels = map[string]string{}
+		err := readStringMap(&sc, func(k, v []byte, kesc, vesc bool) {
+			e.labels[jsonscan.Unquote(k, kesc)] = jsonscan.Unquote(v, vesc)
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return e, nil
+}
+
+// scanNode reads one element of a NodeList's items into f, validating all of it.
+func scanNode(sc *jsonscan.Scanner, f *nodeFields) error {
+	*f = nodeFields{}
+	if sc.Null() {
+		return nil
+	}
+	if err := sc.EnterObject(); err != nil {
+		return err
+	}
+	for first := true; ; first = false {
+		key, esc, ok, err := sc.NextKey(first)
+		if err != nil || !ok {
+			return err
+		}
+		switch {
+		case jsonscan.FieldIs(key, esc, "metadata"):
+			err = scanNodeMeta(sc, f)
+		case jsonscan.FieldIs(key, esc, "status"):
+			err = scanNodeStatus(sc, f)
+		default:
+			err = sc.Skip()
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func scanNodeMeta(sc *jsonscan.Scanner, f *nodeFields) error {
+	f.name, f.resourceVersion, f.labels, f.stage1Image = nil, nil, nil, nil
+	f.nameEsc, f.rvEsc, f.stage1Esc = false, false, false
+	if sc.Null() {
+		return nil
+	}
+	if err := sc.EnterObject(); err != nil {
+		return err
+	}
+	for first := true; ; first = false {
+		key, esc, ok, err := sc.NextKey(first)
+		if err != nil || !ok {
+			return err
+		}
+		switch {
+		case jsonscan.FieldIs(key, esc, "name"):
+			f.name, f.nameEsc, err = sc.StringOrNull()
+		case jsonscan.FieldIs(key, esc, "resourceVersion"):
+			f.resourceVersion, f.rvEsc, err = sc.StringOrNull()
+		case jsonscan.FieldIs(key, esc, "labels"):
+			f.labels = nil
+			if !sc.Null() {
+				start := sc.Pos()
+				err = readStringMap(sc, nil)
+				f.labels = sc.Data()[start:sc.Pos()]
+			}
+		case jsonscan.FieldIs(key, esc, "annotations"):
+			f.stage1Image, f.stage1Esc = nil, false
+			err = readStringMap(sc, func(k, v []byte, kesc, vesc bool) {
+				if jsonscan.Equal(k, kesc, policy.AnnotationStage1Image) {
+					f.stage1Image, f.stage1Esc = v, vesc
+				}
+			})
+		default:
+			err = sc.Skip()
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func scanNodeStatus(sc *jsonscan.Scanner, f *nodeFields) error {
+	f.runtimeVersion, f.runtimeEsc = nil, false
+	if sc.Null() {
+		return nil
+	}
+	if err := sc.EnterObject(); err != nil {
+		return err
+	}
+	for first := true; ; first = false {
+		key, esc, ok, err := sc.NextKey(first)
+		if err != nil || !ok {
+			return err
+		}
+		if !jsonscan.FieldIs(key, esc, "nodeInfo") {
+			if err := sc.Skip(); err != nil {
+				return err
+			}
+			continue
+		}
+		f.runtimeVersion, f.runtimeEsc = nil, false
+		if sc.Null() {
+			continue
+		}
+		if err := sc.EnterObject(); err != nil {
+			return err
+		}
+		for first := true; ; first = false {
+			key, esc, ok, err := sc.NextKey(first)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				break
+			}
+			if jsonscan.FieldIs(key, esc, "containerRuntimeVersion") {
+				f.runtimeVersion, f.runtimeEsc, err = sc.StringOrNull()
+			} else {
+				err = sc.Skip()
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// readStringMap reads a map[string]string object (or null), handing fn (if set) each member.
+func readStringMap(sc *jsonscan.Scanner, fn func(k, v []byte, kesc, vesc bool)) error {
+	if sc.Null() {
+		return nil
+	}
+	if err := sc.EnterObject(); err != nil {
+		return err
+	}
+	for first := true; ; first = false {
+		key, kesc, ok, err := sc.NextKey(first)
+		if err != nil || !ok {
+			return err
+		}
+		v, vesc, err := sc.StringOrNull()
+		if err != nil {
+			return err
+		}
+		if fn != nil {
+			fn(key, v, kesc, vesc)
+		}
+	}
+}

@@ -1,0 +1,86 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// Module is the project's module path; RepoRoot looks for the go.mod that declares it.
+const Module = "github.com/rktsched/rktsched"
+
+// Binaries of this project that the cluster runs as processes.
+const (
+	ExtenderBinary = "rktsched-extender"
+	LabelerBinary  = "rktsched-labeler"
+)
+
+// RepoRoot returns the repository root: the nearest parent of the working directory whose
+// go.mod declares Module.
+func RepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && bytes.HasPrefix(data, []byte("module "+Module+"\n")) {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no go.mod for %s above the working directory", Module)
+		}
+		dir = parent
+	}
+}
+
+// ControlPlaneBinaries runs test/cluster/build.sh, which builds the pinned etcd,
+// kube-apiserver, kube-scheduler and kubectl into a cache outside the repository (minutes on
+// the first run, a few milliseconds after), and returns the directory holding them. The
+// script's progress goes to progress.
+func ControlPlaneBinaries(ctx context.Context, repoRoot string, progress io.Writer) (string, error) {
+	var out bytes.Buffer
+	cmd := exec.CommandContext(ctx, filepath.Join(repoRoot, "test", "cluster", "build.sh"))
+	cmd.Stdout, cmd.Stderr = &out, progress
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("test/cluster/build.sh: %w", err)
+	}
+	dir := strings.TrimSpace(out.String())
+	for _, b := range []string{"etcd", "kube-apiserver", "kube-scheduler", "kubectl"} {
+		if _, err := os.Stat(filepath.Join(dir, b)); err != nil {
+			return "", fmt.Errorf("test/cluster/build.sh printed %q, which lacks %s: %w", dir, b, err)
+		}
+	}
+	return dir, nil
+}
+
+// ProjectBinaries returns a directory holding rktsched-extender and rktsched-labeler. If dir
+// is set (make passes its bin/), the binaries must already be there; otherwise they are built
+// from repoRoot into outDir with go build.
+func ProjectBinaries(ctx context.Context, repoRoot, dir, outDir string, progress io.Writer) (string, error) {
+	if dir == "" {
+		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", outDir+string(filepath.Separator),
+			"./cmd/"+ExtenderBinary, "./cmd/"+LabelerBinary)
+		cmd.Dir = repoRoot
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		cmd.Stdout, cmd.Stderr = progress, progress
+		if err := cmd.Run(); err != nil {
+			return "", fmt.Errorf("go build ./cmd/...: %w", err)
+		}
+		dir = outDir
+	}
+	var errs []error
+	for _, b := range []string{ExtenderBinary, LabelerBinary} {
+		if _, err := os.Stat(filepath.Join(dir, b)); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return dir, errors.Join(errs...)
+}

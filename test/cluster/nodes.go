@@ -1,0 +1,114 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/rktsched/rktsched/policy"
+)
+
+// GPUResource is the extended resource fake GPU nodes offer.
+const GPUResource v1.ResourceName = "nvidia.com/gpu"
+
+// NodeSpec describes a fake node: what a kubelet on such a machine would report.
+type NodeSpec struct {
+	Name string
+	// RuntimeVersion is status.nodeInfo.containerRuntimeVersion, e.g. "rkt://1.29.0".
+	RuntimeVersion string
+	// Stage1Image is the rktsched.io/stage1-image annotation (the kubelet's
+	// --rkt-stage1-image); empty for none.
+	Stage1Image string
+	// GPUs is the node's allocatable nvidia.com/gpu.
+	GPUs int64
+	// Labels are extra labels the node starts with.
+	Labels map[string]string
+	// Class is what the default policy should make of the node ("docker",
+	// "rkt stage1-kvm", ...): the tests check it, so that a change to the policy's node
+	// profiles cannot silently change what the fake nodes stand for.
+	Class string
+}
+
+// MixedNodes is the small mixed cluster of the e2e tests and the demo: Docker machines (one
+// with GPUs) and rkt machines with every stage1 flavour, one rkt machine with a GPU too.
+func MixedNodes() []NodeSpec {
+	const docker, rkt = "docker://1.12.6", "rkt://1.29.0"
+	return []NodeSpec{
+		{Name: "docker-1", RuntimeVersion: docker, Class: "docker"},
+		{Name: "docker-gpu-1", RuntimeVersion: docker, GPUs: 2, Class: "docker"},
+		{Name: "rkt-coreos-1", RuntimeVersion: rkt, Stage1Image: "coreos.com/rkt/stage1-coreos:1.29.0", GPUs: 1, Class: "rkt stage1-coreos"},
+		// No annotation: rkt's own default stage1 (coreos). It starts with stale and wrong
+		// labels of ours, which the labeler must correct, and a label of someone else's,
+		// which it must leave alone.
+		{Name: "rkt-coreos-2", RuntimeVersion: rkt, Class: "rkt stage1-coreos", Labels: map[string]string{
+			policy.LabelRuntime:                      "docker",
+			policy.CapabilityLabel(policy.Attach):    "true",
+			policy.CapabilityLabelPrefix + "retired": "true",
+			"team.example.com/owner":                 "storage",
+		}},
+		{Name: "rkt-kvm-1", RuntimeVersion: rkt, Stage1Image: "coreos.com/rkt/stage1-kvm:1.29.0", Class: "rkt stage1-kvm"},
+		{Name: "rkt-fly-1", RuntimeVersion: rkt, Stage1Image: "coreos.com/rkt/stage1-fly:1.29.0", Class: "rkt stage1-fly"},
+	}
+}
+
+// Node returns the Node object a kubelet on such a machine would register: Ready, with
+// allocatable CPU, memory, pods and GPUs.
+func (s NodeSpec) Node(index int) *v1.Node {
+	labels := map[string]string{
+		v1.LabelHostname:   s.Name,
+		v1.LabelOSStable:   "linux",
+		v1.LabelArchStable: "amd64",
+	}
+	for k, v := range s.Labels {
+		labels[k] = v
+	}
+	node := &v1.Node{
+		ObjectMeta: metav1.ObjectMeta{Name: s.Name, Labels: labels},
+		Status: v1.NodeStatus{
+			Capacity:    resources(s.GPUs),
+			Allocatable: resources(s.GPUs),
+			Conditions: []v1.NodeCondition{{
+				Type: v1.NodeReady, Status: v1.ConditionTrue, Reason: "KubeletReady",
+				Message: "fake node: no kubelet runs", LastHeartbeatTime: metav1.Now(), LastTransitionTime: metav1.Now(),
+			}},
+			Addresses: []v1.NodeAddress{{Type: v1.NodeInternalIP, Address: "10.0.0." + strconv.Itoa(10+index)}},
+			NodeInfo: v1.NodeSystemInfo{
+				ContainerRuntimeVersion: s.RuntimeVersion,
+				KubeletVersion:          "v1.37.2",
+				OperatingSystem:         "linux",
+				Architecture:            "amd64",
+			},
+		},
+	}
+	if s.Stage1Image != "" {
+		node.Annotations = map[string]string{policy.AnnotationStage1Image: s.Stage1Image}
+	}
+	return node
+}
+
+func resources(gpus int64) v1.ResourceList {
+	rl := v1.ResourceList{
+		v1.ResourceCPU:    resource.MustParse("4"),
+		v1.ResourceMemory: resource.MustParse("8Gi"),
+		v1.ResourcePods:   resource.MustParse("110"),
+	}
+	if gpus > 0 {
+		rl[GPUResource] = *resource.NewQuantity(gpus, resource.DecimalSI)
+	}
+	return rl
+}
+
+// CreateNodes creates the nodes, status included (the API server keeps the status a Node is
+// created with, as when a kubelet registers).
+func (c *Cluster) CreateNodes(ctx context.Context, specs []NodeSpec) error {
+	for i, s := range specs {
+		if _, err := c.Client.CoreV1().Nodes().Create(ctx, s.Node(i), metav1.CreateOptions{}); err != nil {
+			return fmt.Errorf("create node %s: %w", s.Name, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,70 @@
+// Package manifests checks what manifests/ ships that kubectl and kube-scheduler would only
+// reject at deploy time. (The e2e tests apply it to a real API server and run kube-scheduler
+// with it.)
+package manifests
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"sigs.k8s.io/yaml"
+
+	"github.com/rktsched/rktsched/policy"
+)
+
+var manifests = filepath.Join("..", "..", "manifests")
+
+// TestPolicyCopy: the ConfigMap that kustomize generates must hold the built-in policy.
+func TestPolicyCopy(t *testing.T) {
+	copied, err := os.ReadFile(filepath.Join(manifests, policy.ConfigMapKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(copied, policy.DefaultDocument()) {
+		t.Errorf("manifests/%s differs from policy/default.yaml; run: cp policy/default.yaml manifests/%s",
+			policy.ConfigMapKey, policy.ConfigMapKey)
+	}
+}
+
+// TestSchedulerConfig checks the KubeSchedulerConfiguration's extender settings exactly: a
+// missing, misspelt or extra field shows in the diff. (kube-scheduler itself decodes the file
+// strictly in the e2e tests.)
+func TestSchedulerConfig(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(manifests, "scheduler", "kube-scheduler-config.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		APIVersion       string           `json:"apiVersion"`
+		Kind             string           `json:"kind"`
+		ClientConnection map[string]any   `json:"clientConnection"`
+		LeaderElection   map[string]any   `json:"leaderElection"`
+		Extenders        []map[string]any `json:"extenders"`
+	}
+	if err := yaml.UnmarshalStrict(data, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.APIVersion != "kubescheduler.config.k8s.io/v1" || cfg.Kind != "KubeSchedulerConfiguration" {
+		t.Errorf("apiVersion/kind = %s/%s", cfg.APIVersion, cfg.Kind)
+	}
+	if cfg.LeaderElection["leaderElect"] != true {
+		t.Errorf("leaderElection = %v, want leaderElect: true for a real cluster", cfg.LeaderElection)
+	}
+	want := []map[string]any{{
+		"urlPrefix":        "http://rktsched-extender.rktsched-system.svc:8888",
+		"filterVerb":       "filter",
+		"prioritizeVerb":   "prioritize",
+		"preemptVerb":      "preempt",
+		"nodeCacheCapable": true,
+		"weight":           float64(1),
+		"httpTimeout":      "1s",
+		"ignorable":        false,
+		"enableHTTPS":      false,
+	}}
+	if diff := cmp.Diff(want, cfg.Extenders); diff != "" {
+		t.Errorf("extenders (-want +got):\n%s", diff)
+	}
+}

@@ -1,0 +1,312 @@
+//go:build e2e
+
+// Package reliability drives the real extender binary with bad input, slow and untrusted
+// callers and a flood of concurrent requests on loopback, and checks that it fails safe:
+// every request is answered or refused cleanly, memory stays bounded, nothing crashes.
+package reliability
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	extenderv1 "k8s.io/kube-scheduler/extender/v1"
+
+	"github.com/rktsched/rktsched/test/cluster"
+)
+
+// extenderBinary builds (or finds, with RKTSCHED_BIN_DIR) the extender once per run.
+var extenderBinary = sync.OnceValues(func() (string, error) {
+	root, err := cluster.RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	out, err := os.MkdirTemp("", "rktsched-reliability-")
+	if err != nil {
+		return "", err
+	}
+	dir, err := cluster.ProjectBinaries(context.Background(), root, os.Getenv("RKTSCHED_BIN_DIR"), out, os.Stderr)
+	return filepath.Join(dir, cluster.ExtenderBinary), err
+})
+
+// extender is a running standalone extender.
+type extender struct {
+	cmd    *exec.Cmd
+	url    string
+	client *http.Client
+	log    *bytes.Buffer
+}
+
+func startExtender(t *testing.T, scheme string, client *http.Client, args ...string) *extender {
+	t.Helper()
+	bin, err := extenderBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(cluster.FreePort())
+	var log bytes.Buffer
+	cmd := exec.Command(bin, append([]string{"--standalone", "--listen", addr}, args...)...)
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	e := &extender{cmd: cmd, url: scheme + "://" + addr, client: client, log: &log}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("extender log:\n%s", log.String())
+		}
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := client.Get(e.url + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return e
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("extender not ready: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// alive checks that the process has not exited and still answers /healthz.
+func (e *extender) alive(t *testing.T) {
+	t.Helper()
+	if e.cmd.ProcessState != nil {
+		t.Fatalf("extender exited: %v", e.cmd.ProcessState)
+	}
+	resp, err := e.client.Get(e.url + "/healthz")
+	if err != nil {
+		t.Fatalf("extender does not answer /healthz: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/healthz = %d", resp.StatusCode)
+	}
+}
+
+// peakRSS is the process's high-water resident set, from /proc.
+func (e *extender) peakRSS(t *testing.T) int64 {
+	t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", e.cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return kb << 10
+		}
+	}
+	t.Fatal("no VmHWM in /proc status")
+	return 0
+}
+
+func nodes(n int) []v1.Node {
+	out := make([]v1.Node, n)
+	for i := range out {
+		out[i].Name = fmt.Sprintf("node-%d", i)
+		out[i].Status.NodeInfo.ContainerRuntimeVersion = "docker://1.12.6"
+		if i%2 == 1 {
+			out[i].Status.NodeInfo.ContainerRuntimeVersion = "rkt://1.29.0"
+		}
+	}
+	return out
+}
+
+func filterBody(t testing.TB, nodeCount int) []byte {
+	pod := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "default", UID: "uid-1"},
+		Spec: v1.PodSpec{InitContainers: []v1.Container{{Name: "i", Image: "busybox:1"}}, Containers: []v1.Container{{Name: "c", Image: "busybox:1"}}}}
+	body, err := json.Marshal(extenderv1.ExtenderArgs{Pod: pod, Nodes: &v1.NodeList{Items: nodes(nodeCount)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return body
+}
+
+func (e *extender) post(verb string, body []byte) (int, []byte, error) {
+	resp, err := e.client.Post(e.url+"/"+verb, "application/json", bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, data, err
+}
+
+func TestBadInput(t *testing.T) {
+	e := startExtender(t, "http", http.DefaultClient, "--max-body-bytes", strconv.Itoa(1<<20))
+	tests := []struct {
+		name   string
+		method string
+		verb   string
+		body   []byte
+		status int
+	}{
+		{"malformed JSON", http.MethodPost, "filter", []byte(`{"Pod":`), http.StatusBadRequest},
+		{"not an object", http.MethodPost, "prioritize", []byte(`[1,2]`), http.StatusBadRequest},
+		{"no pod", http.MethodPost, "filter", []byte(`{"Nodes":{"items":[]}}`), http.StatusBadRequest},
+		{"empty body", http.MethodPost, "preempt", nil, http.StatusBadRequest},
+		{"names mode in standalone", http.MethodPost, "filter", []byte(`{"Pod":{"metadata":{"name":"p"}},"NodeNames":["a"]}`), http.StatusBadRequest},
+		{"too large", http.MethodPost, "filter", append(append([]byte(`{"Pod":{},"x":"`), bytes.Repeat([]byte("x"), 2<<20)...), '"', '}'), http.StatusRequestEntityTooLarge},
+		{"wrong method", http.MethodGet, "filter", nil, http.StatusMethodNotAllowed},
+		{"unknown verb", http.MethodPost, "bind", []byte(`{}`), http.StatusNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequest(tt.method, e.url+"/"+tt.verb, bytes.NewReader(tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := e.client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			msg, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tt.status {
+				t.Errorf("status %d (%s), want %d", resp.StatusCode, msg, tt.status)
+			}
+			if tt.status == http.StatusBadRequest && len(bytes.TrimSpace(msg)) == 0 {
+				t.Error("400 without a message")
+			}
+		})
+	}
+	e.alive(t)
+}
+
+// A client that sends half its headers and stalls is cut off by the server's header timeout,
+// and does not hold up anyone else meanwhile.
+func TestSlowClient(t *testing.T) {
+	e := startExtender(t, "http", http.DefaultClient)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(e.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, "POST /filter HTTP/1.1\r\nHost: x\r\nContent-Type: app"); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if status, _, err := e.post("filter", filterBody(t, 10)); err != nil || status != http.StatusOK {
+		t.Fatalf("request beside a stalled client: %d, %v", status, err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	_, err = io.ReadAll(conn)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatalf("the server kept a stalled connection open for %v", time.Since(start))
+	}
+	t.Logf("stalled connection closed by the server after %v", time.Since(start).Round(time.Millisecond))
+	e.alive(t)
+}
+
+// Thousands of concurrent requests: every one is answered with a well-formed result or
+// refused with a status, memory stays bounded, the process survives.
+func TestConcurrentFlood(t *testing.T) {
+	const requests = 2000
+	transport := &http.Transport{MaxIdleConnsPerHost: requests, MaxConnsPerHost: 0}
+	client := &http.Client{Transport: transport, Timeout: 60 * time.Second}
+	e := startExtender(t, "http", client)
+	body := filterBody(t, 50)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	var failures []string
+	start := time.Now()
+	for range requests {
+		wg.Go(func() {
+			status, data, err := e.post("filter", body)
+			mu.Lock()
+			defer mu.Unlock()
+			statuses[status]++
+			switch {
+			case err != nil:
+				failures = append(failures, err.Error())
+			case status == http.StatusOK:
+				var res extenderv1.ExtenderFilterResult
+				if err := json.Unmarshal(data, &res); err != nil || res.Error != "" || res.Nodes == nil || len(res.Nodes.Items) != 25 || len(res.FailedAndUnresolvableNodes) != 25 {
+					failures = append(failures, fmt.Sprintf("bad answer: %v %.200s", err, data))
+				}
+			case status < 400:
+				failures = append(failures, fmt.Sprintf("status %d", status))
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if len(failures) > 0 {
+		t.Fatalf("%d of %d requests failed, first: %s", len(failures), requests, failures[0])
+	}
+	rss := e.peakRSS(t)
+	t.Logf("%d concurrent filter requests (50 full Nodes each) in %v: statuses %v, extender peak RSS %d MiB",
+		requests, elapsed.Round(time.Millisecond), statuses, rss>>20)
+	if rss > 512<<20 {
+		t.Errorf("peak RSS %d MiB, want at most 512 MiB", rss>>20)
+	}
+	e.alive(t)
+}
+
+// With --client-ca-file, a client without a certificate signed by that CA is refused; one
+// with such a certificate is served.
+func TestClientCertificates(t *testing.T) {
+	dir := t.TempDir()
+	pki, err := newPKI(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trusting := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pki.pool, Certificates: []tls.Certificate{pki.client}}}}
+	e := startExtender(t, "https", trusting,
+		"--tls-cert-file", pki.serverCert, "--tls-key-file", pki.serverKey, "--client-ca-file", pki.caCert)
+	if status, _, err := e.post("filter", filterBody(t, 4)); err != nil || status != http.StatusOK {
+		t.Fatalf("client with a certificate: %d, %v", status, err)
+	}
+	anonymous := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pki.pool}}}
+	if resp, err := anonymous.Post(e.url+"/filter", "application/json", bytes.NewReader(filterBody(t, 4))); err == nil {
+		resp.Body.Close()
+		t.Fatalf("client without a certificate was served: %d", resp.StatusCode)
+	} else {
+		t.Logf("client without a certificate refused: %v", err)
+	}
+	stranger, err := newPKI(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	untrusted := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pki.pool, Certificates: []tls.Certificate{stranger.client}}}}
+	if resp, err := untrusted.Post(e.url+"/filter", "application/json", bytes.NewReader(filterBody(t, 4))); err == nil {
+		resp.Body.Close()
+		t.Fatalf("client with a certificate from another CA was served: %d", resp.StatusCode)
+	}
+	plain := &http.Client{}
+	if resp, err := plain.Post(strings.Replace(e.url, "https", "http", 1)+"/filter", "application/json", bytes.NewReader(filterBody(t, 4))); err == nil {
+		if resp.StatusCode == http.StatusOK {
+			t.Fatal("plain HTTP was served by the HTTPS extender")
+		}
+		resp.Body.Close()
+	}
+	e.alive(t)
+}
