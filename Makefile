@@ -30,7 +30,7 @@ unit: ## Unit tests with the race detector.
 
 .PHONY: e2e
 e2e: build ## End-to-end tests on a local control plane (its first build takes ~10 min, cached after).
-	RKTSCHED_BIN=$(CURDIR)/$(BIN) $(GO) test -tags e2e -count=1 -timeout 20m -v ./test/e2e/...
+	RKTSCHED_BIN=$(CURDIR)/$(BIN) $(GO) test -tags e2e -count=1 -timeout 20m -v ./test/e2e/... ./test/reliability/...
 
 KEEP ?=
 .PHONY: demo

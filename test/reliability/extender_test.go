@@ -31,7 +31,7 @@ import (
 	"github.com/rktsched/rktsched/test/cluster"
 )
 
-// extenderBinary builds (or finds, with RKTSCHED_BIN_DIR) the extender once per run.
+// extenderBinary builds (or finds, with RKTSCHED_BIN) the extender once per run.
 var extenderBinary = sync.OnceValues(func() (string, error) {
 	root, err := cluster.RepoRoot()
 	if err != nil {
@@ -41,7 +41,7 @@ var extenderBinary = sync.OnceValues(func() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	dir, err := cluster.ProjectBinaries(context.Background(), root, os.Getenv("RKTSCHED_BIN_DIR"), out, os.Stderr)
+	dir, err := cluster.ProjectBinaries(context.Background(), root, os.Getenv("RKTSCHED_BIN"), out, os.Stderr)
 	return filepath.Join(dir, cluster.ExtenderBinary), err
 })
 
