@@ -49,45 +49,22 @@ func (f *nodeFields) entry() (*nodeEntry, error) {
 // scanNode reads one element of a NodeList's items into f, validating all of it.
 func scanNode(sc *jsonscan.Scanner, f *nodeFields) error {
 	*f = nodeFields{}
-	if sc.Null() {
-		return nil
-	}
-	if err := sc.EnterObject(); err != nil {
-		return err
-	}
-	for first := true; ; first = false {
-		key, esc, ok, err := sc.NextKey(first)
-		if err != nil || !ok {
-			return err
-		}
+	return sc.Object(func(key []byte, esc bool) error {
 		switch {
 		case jsonscan.FieldIs(key, esc, "metadata"):
-			err = scanNodeMeta(sc, f)
+			return scanNodeMeta(sc, f)
 		case jsonscan.FieldIs(key, esc, "status"):
-			err = scanNodeStatus(sc, f)
+			return scanNodeStatus(sc, f)
 		default:
-			err = sc.Skip()
+			return sc.Skip()
 		}
-		if err != nil {
-			return err
-		}
-	}
+	})
 }
 
 func scanNodeMeta(sc *jsonscan.Scanner, f *nodeFields) error {
 	f.name, f.resourceVersion, f.labels, f.stage1Image = nil, nil, nil, nil
 	f.nameEsc, f.rvEsc, f.stage1Esc = false, false, false
-	if sc.Null() {
-		return nil
-	}
-	if err := sc.EnterObject(); err != nil {
-		return err
-	}
-	for first := true; ; first = false {
-		key, esc, ok, err := sc.NextKey(first)
-		if err != nil || !ok {
-			return err
-		}
+	return sc.Object(func(key []byte, esc bool) (err error) {
 		switch {
 		case jsonscan.FieldIs(key, esc, "name"):
 			f.name, f.nameEsc, err = sc.StringOrNull()
@@ -110,77 +87,34 @@ func scanNodeMeta(sc *jsonscan.Scanner, f *nodeFields) error {
 		default:
 			err = sc.Skip()
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return err
+	})
 }
 
 func scanNodeStatus(sc *jsonscan.Scanner, f *nodeFields) error {
 	f.runtimeVersion, f.runtimeEsc = nil, false
-	if sc.Null() {
-		return nil
-	}
-	if err := sc.EnterObject(); err != nil {
-		return err
-	}
-	for first := true; ; first = false {
-		key, esc, ok, err := sc.NextKey(first)
-		if err != nil || !ok {
-			return err
-		}
+	return sc.Object(func(key []byte, esc bool) error {
 		if !jsonscan.FieldIs(key, esc, "nodeInfo") {
-			if err := sc.Skip(); err != nil {
-				return err
-			}
-			continue
+			return sc.Skip()
 		}
 		f.runtimeVersion, f.runtimeEsc = nil, false
-		if sc.Null() {
-			continue
-		}
-		if err := sc.EnterObject(); err != nil {
-			return err
-		}
-		for first := true; ; first = false {
-			key, esc, ok, err := sc.NextKey(first)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				break
-			}
+		return sc.Object(func(key []byte, esc bool) (err error) {
 			if jsonscan.FieldIs(key, esc, "containerRuntimeVersion") {
 				f.runtimeVersion, f.runtimeEsc, err = sc.StringOrNull()
-			} else {
-				err = sc.Skip()
-			}
-			if err != nil {
 				return err
 			}
-		}
-	}
+			return sc.Skip()
+		})
+	})
 }
 
 // readStringMap reads a map[string]string object (or null), handing fn (if set) each member.
 func readStringMap(sc *jsonscan.Scanner, fn func(k, v []byte, kesc, vesc bool)) error {
-	if sc.Null() {
-		return nil
-	}
-	if err := sc.EnterObject(); err != nil {
-		return err
-	}
-	for first := true; ; first = false {
-		key, kesc, ok, err := sc.NextKey(first)
-		if err != nil || !ok {
-			return err
-		}
+	return sc.Object(func(key []byte, kesc bool) error {
 		v, vesc, err := sc.StringOrNull()
-		if err != nil {
-			return err
-		}
-		if fn != nil {
+		if err == nil && fn != nil {
 			fn(key, v, kesc, vesc)
 		}
-	}
+		return err
+	})
 }

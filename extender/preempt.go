@@ -106,17 +106,7 @@ func (s *Server) preemptMeta(c *call, victims []byte, out *buffer, st *stats) er
 
 // checkMetaVictims checks one MetaVictims value: null or {"Pods":[{"UID":...}],"NumPDBViolations":n}.
 func checkMetaVictims(sc *jsonscan.Scanner) error {
-	if sc.Null() {
-		return nil
-	}
-	if err := sc.EnterObject(); err != nil {
-		return err
-	}
-	for first := true; ; first = false {
-		key, esc, ok, err := sc.NextKey(first)
-		if err != nil || !ok {
-			return err
-		}
+	return sc.Object(func(key []byte, esc bool) (err error) {
 		switch {
 		case jsonscan.FieldIs(key, esc, "Pods"):
 			err = forEachVictim(sc, true, func() error {
@@ -128,10 +118,8 @@ func checkMetaVictims(sc *jsonscan.Scanner) error {
 		default:
 			err = sc.Skip()
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return err
+	})
 }
 
 // preemptFull turns the Victims of kept nodes into MetaVictims (their pods' UIDs).

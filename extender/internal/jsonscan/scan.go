@@ -241,6 +241,25 @@ func escapeLen(b []byte) (int, bool) {
 
 func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
 
+// Object reads an object, or null, handing fn each key; fn must consume the key's value.
+func (s *Scanner) Object(fn func(key []byte, escaped bool) error) error {
+	if s.Null() {
+		return nil
+	}
+	if err := s.EnterObject(); err != nil {
+		return err
+	}
+	for first := true; ; first = false {
+		key, esc, ok, err := s.NextKey(first)
+		if err != nil || !ok {
+			return err
+		}
+		if err := fn(key, esc); err != nil {
+			return err
+		}
+	}
+}
+
 // Unquote returns the string a String result stands for.
 func Unquote(raw []byte, escaped bool) string {
 	if !escaped {
