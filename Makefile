@@ -68,6 +68,11 @@ bench: ## Go benchmarks of the extender vs the naive JSON floor; prints RATIO li
 		| tee $(BIN)/bench.txt | $(GO) run ./extender/internal/benchratio
 	@echo "(full benchmark output: $(BIN)/bench.txt)"
 
+BENCH_E2E_FLAGS ?=
+.PHONY: bench-e2e
+bench-e2e: build ## kube-scheduler throughput with/without the extender on 1000 nodes, labeler writes, extender RSS (~10 min); prints RATIO lines
+	RKTSCHED_BIN=$(CURDIR)/$(BIN) $(GO) run ./test/bench $(BENCH_E2E_FLAGS)
+
 .PHONY: clean
 clean: ## Remove build output.
 	rm -rf $(BIN)

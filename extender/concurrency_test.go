@@ -9,6 +9,7 @@ import (
 
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 
+	"github.com/rktsched/rktsched/internal/realistic"
 	"github.com/rktsched/rktsched/policy"
 )
 
@@ -31,7 +32,7 @@ func TestConcurrentRequests(t *testing.T) {
 				return
 			default:
 			}
-			n := benchNode(i % len(nodes))
+			n := realistic.Node(i % len(nodes))
 			n.ResourceVersion = fmt.Sprint(i)
 			if i%3 == 0 {
 				n.Annotations[policy.AnnotationStage1Image] = "coreos.com/rkt/stage1-fly:1.29.0"
@@ -92,7 +93,7 @@ func TestAllocationsDoNotGrowWithNodes(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector makes sync.Pool drop buffers at random")
 	}
-	p := benchPod("incoming", 0)
+	p := realistic.Pod("incoming", 0)
 	allocs := func(verb, mode string, n int) float64 {
 		nodes := benchNodes(n)
 		s := newTestServer(t, false, nodes...)

@@ -76,7 +76,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger.GetSink() == nil {
 		cfg.Logger = klog.Background()
 	}
-	m, err := newMetrics(cfg.Registry, cfg.Version)
+	m, err := newMetrics(cfg.Registry, cfg.Version, cfg.Nodes)
 	if err != nil {
 		return nil, err
 	}

@@ -23,7 +23,7 @@ type metrics struct {
 	unknown  *prometheus.CounterVec
 }
 
-func newMetrics(reg *prometheus.Registry, version string) (*metrics, error) {
+func newMetrics(reg *prometheus.Registry, version string, nodes *NodeCache) (*metrics, error) {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rktsched_extender_requests_total",
@@ -50,12 +50,19 @@ func newMetrics(reg *prometheus.Registry, version string) (*metrics, error) {
 		Help: "Always 1; the labels say which build is running.",
 	}, []string{"version", "goversion"})
 	buildInfo.WithLabelValues(version, runtime.Version()).Set(1)
-	var errs []error
-	for _, c := range []prometheus.Collector{
+	all := []prometheus.Collector{
 		m.requests, m.duration, m.refused, m.unknown, buildInfo,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-	} {
+	}
+	if nodes != nil {
+		all = append(all, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "rktsched_extender_nodes_cached",
+			Help: "Nodes in the node cache (names-mode requests are answered from it).",
+		}, func() float64 { return float64(nodes.Len()) }))
+	}
+	var errs []error
+	for _, c := range all {
 		errs = append(errs, reg.Register(c))
 	}
 	if err := errors.Join(errs...); err != nil {

@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 
+	"github.com/rktsched/rktsched/internal/realistic"
 	"github.com/rktsched/rktsched/policy"
 )
 
@@ -21,7 +22,7 @@ import (
 func TestNamesModeUsesTheInformerCache(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	big := benchNode(1) // an rkt node with 20 images, conditions, ...
+	big := realistic.Node(1) // an rkt node with 20 images, conditions, ...
 	big.Name, big.ResourceVersion = "big", ""
 	client := fake.NewClientset(node(docker, "docker://1.12.6", ""), node(coreos, "rkt://1.29.0", ""), big)
 	nodes, err := NewNodeCache(client)

@@ -12,10 +12,10 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
-	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
 
+	"github.com/rktsched/rktsched/internal/kubeclient"
 	"github.com/rktsched/rktsched/policy"
 	"github.com/rktsched/rktsched/policysource"
 	"github.com/rktsched/rktsched/version"
@@ -93,12 +93,7 @@ func Run(ctx context.Context, opts *Options) error {
 	if opts.Standalone {
 		return run(ctx, nil, opts, nil)
 	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", opts.Kubeconfig)
-	if err != nil {
-		return fmt.Errorf("client configuration: %w", err)
-	}
-	cfg.UserAgent = Component + "/" + version.Version
-	client, err := kubernetes.NewForConfig(cfg)
+	client, err := kubeclient.New(kubeclient.Options{Kubeconfig: opts.Kubeconfig, Component: Component})
 	if err != nil {
 		return err
 	}

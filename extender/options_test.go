@@ -177,6 +177,9 @@ func TestPolicyConfigMapHotReload(t *testing.T) {
 	}
 	_, metrics := get(t, c, url+"/metrics")
 	errorsBefore := metricValue(t, metrics, "rktsched_policy_reload_errors_total")
+	if got := metricValue(t, metrics, "rktsched_extender_nodes_cached"); got != 2 {
+		t.Errorf("rktsched_extender_nodes_cached = %v, want 2", got)
+	}
 
 	bad := cm.DeepCopy()
 	bad.ResourceVersion = "2"

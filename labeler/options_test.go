@@ -31,6 +31,8 @@ func TestFlagDefaults(t *testing.T) {
 		RetryPeriod:          2 * time.Second,
 		Listen:               ":8080",
 		Workers:              2,
+		APIQPS:               50,
+		APIBurst:             100,
 	}
 	if diff := cmp.Diff(want, o); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
@@ -61,6 +63,7 @@ func TestValidate(t *testing.T) {
 	}{
 		{"defaults", func(*Options) {}, nil},
 		{"no workers", func(o *Options) { o.Workers = 0 }, []string{"--workers must be at least 1"}},
+		{"no API requests", func(o *Options) { o.APIQPS = 0 }, []string{"--kube-api-qps (0) and --kube-api-burst (100) must be positive"}},
 		{"no listen address", func(o *Options) { o.Listen = "" }, []string{"--listen is required"}},
 		{"no identity", func(o *Options) { o.LeaderElectIdentity = "" }, []string{"--leader-elect-identity is required"}},
 		{"no identity needed without leader election", func(o *Options) { o.LeaderElect, o.LeaderElectIdentity = false, "" }, nil},

@@ -17,11 +17,11 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
 
+	"github.com/rktsched/rktsched/internal/kubeclient"
 	"github.com/rktsched/rktsched/policy"
 	"github.com/rktsched/rktsched/policysource"
 	"github.com/rktsched/rktsched/version"
@@ -33,14 +33,8 @@ const Component = "rktsched-labeler"
 // Run runs the labeler as opts say until ctx is done (nil) or it fails, e.g. by losing the
 // leader Lease (an error: the process should exit non-zero and be restarted as a standby).
 func Run(ctx context.Context, opts *Options, stdout io.Writer) error {
-	cfg, err := clientcmd.BuildConfigFromFlags("", opts.Kubeconfig)
-	if err != nil {
-		return fmt.Errorf("client configuration: %w", err)
-	}
-	cfg.UserAgent = Component + "/" + version.Version
-	// A policy edit may relabel every node: allow more than client-go's default of 5 per second.
-	cfg.QPS, cfg.Burst = 20, 40
-	client, err := kubernetes.NewForConfig(cfg)
+	client, err := kubeclient.New(kubeclient.Options{Kubeconfig: opts.Kubeconfig, Component: Component,
+		QPS: float32(opts.APIQPS), Burst: opts.APIBurst})
 	if err != nil {
 		return err
 	}

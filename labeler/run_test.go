@@ -32,6 +32,8 @@ func testOptions(mutate func(*Options)) *Options {
 		RenewDeadline:        time.Second,
 		RetryPeriod:          100 * time.Millisecond,
 		Workers:              1,
+		APIQPS:               50,
+		APIBurst:             100,
 		Listen:               "127.0.0.1:0", // unused: run is given its listener
 	}
 	o.Policy.Namespace, o.Policy.Name = "rktsched-system", "rktsched-policy"

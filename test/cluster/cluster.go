@@ -11,7 +11,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -63,6 +62,7 @@ type Cluster struct {
 	removeDir           bool
 
 	etcd, apiserver *Process
+	apiserverArgs   []string
 
 	mu    sync.Mutex
 	procs []*Process
@@ -192,33 +192,29 @@ func (c *Cluster) startAPIServer(ctx context.Context, etcdURL string) error {
 	c.Server = "https://127.0.0.1:" + strconv.Itoa(port)
 	certDir := filepath.Join(pki, "apiserver")
 	c.caFile = filepath.Join(certDir, "apiserver.crt")
-	p, err := c.StartProcess("kube-apiserver", c.Bin("kube-apiserver"),
-		"--etcd-servers="+etcdURL,
-		"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", "--secure-port="+strconv.Itoa(port),
-		"--cert-dir="+certDir,
-		"--token-auth-file="+tokens,
+	// Kept for RestartAPIServer: the same port, certificate (in certDir), tokens and keys.
+	c.apiserverArgs = []string{
+		"--etcd-servers=" + etcdURL,
+		"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", "--secure-port=" + strconv.Itoa(port),
+		"--cert-dir=" + certDir,
+		"--token-auth-file=" + tokens,
 		"--authorization-mode=RBAC",
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-		"--service-account-key-file="+saKey,
-		"--service-account-signing-key-file="+saKey,
+		"--service-account-key-file=" + saKey,
+		"--service-account-signing-key-file=" + saKey,
 		"--service-cluster-ip-range=10.96.0.0/16",
 		"--endpoint-reconciler-type=none",
 		"--allow-privileged=true",
 		// No kube-controller-manager runs, so nothing would ever lift the not-ready taint
 		// this plugin puts on new nodes.
 		"--disable-admission-plugins=TaintNodesByCondition",
-		"--profiling=false")
-	if err != nil {
-		return err
+		"--profiling=false",
+		// On SIGTERM, close open watches after 2 s rather than wait up to --request-timeout
+		// (60 s) for clients to end them: RestartAPIServer stops it under running clients.
+		"--shutdown-send-retry-after=true",
 	}
-	c.apiserver = p
-	// The API server writes its self-signed certificate (which is also the CA to trust)
-	// before it listens.
-	if err := waitFor(ctx, p, 30*time.Second, func() error {
-		_, err := os.Stat(c.caFile)
+	if err := c.launchAPIServer(ctx); err != nil {
 		return err
-	}); err != nil {
-		return fmt.Errorf("kube-apiserver certificate %s: %w", c.caFile, err)
 	}
 	c.Kubeconfig = filepath.Join(c.Dir, "kubeconfigs", "admin.kubeconfig")
 	if err := c.writeKubeconfig(c.Kubeconfig, "admin", adminToken); err != nil {
@@ -228,21 +224,64 @@ func (c *Cluster) startAPIServer(ctx context.Context, etcdURL string) error {
 	if err := c.writeKubeconfig(c.schedulerKubeconfig, "system:kube-scheduler", schedulerToken); err != nil {
 		return err
 	}
+	var err error
 	if c.RESTConfig, err = clientcmd.BuildConfigFromFlags("", c.Kubeconfig); err != nil {
 		return err
 	}
+	// Tests poll: client-go's default of 5 requests per second would pace them instead.
+	c.RESTConfig.QPS, c.RESTConfig.Burst = 100, 200
 	if c.Client, err = kubernetes.NewForConfig(c.RESTConfig); err != nil {
 		return err
 	}
-	// Ready means every post-start hook ran, including the bootstrap RBAC roles; the
-	// default namespace is made by a controller inside the API server shortly after.
-	return waitFor(ctx, p, 60*time.Second, func() error {
+	return c.waitAPIServerReady(ctx)
+}
+
+// launchAPIServer starts kube-apiserver with c.apiserverArgs and waits for its serving
+// certificate.
+func (c *Cluster) launchAPIServer(ctx context.Context) error {
+	p, err := c.StartProcess("kube-apiserver", c.Bin("kube-apiserver"), c.apiserverArgs...)
+	if err != nil {
+		return err
+	}
+	c.apiserver = p
+	// The API server writes its self-signed certificate (which is also the CA to trust)
+	// before it listens; a restarted one finds it in --cert-dir and keeps it.
+	if err := waitFor(ctx, p, 30*time.Second, func() error {
+		_, err := os.Stat(c.caFile)
+		return err
+	}); err != nil {
+		return fmt.Errorf("kube-apiserver certificate %s: %w", c.caFile, err)
+	}
+	return nil
+}
+
+// waitAPIServerReady waits until /readyz passes, i.e. every post-start hook ran, including
+// the bootstrap RBAC roles; the default namespace is made by a controller inside the API
+// server shortly after.
+func (c *Cluster) waitAPIServerReady(ctx context.Context) error {
+	return waitFor(ctx, c.apiserver, 60*time.Second, func() error {
 		if _, err := c.Client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx); err != nil {
 			return err
 		}
 		_, err := c.Client.CoreV1().Namespaces().Get(ctx, metav1.NamespaceDefault, metav1.GetOptions{})
 		return err
 	})
+}
+
+// RestartAPIServer stops kube-apiserver with SIGTERM (as an upgrade or a node reboot would)
+// and starts it again with the same flags, port, certificate and tokens, while etcd and
+// every client keep running; it returns once the new one is ready. Clients see their
+// connections and watches break and must recover on their own.
+func (c *Cluster) RestartAPIServer(ctx context.Context) error {
+	old := c.apiserver
+	old.Stop(30 * time.Second)
+	if err := old.Err(); err != nil {
+		return fmt.Errorf("kube-apiserver did not exit cleanly on SIGTERM: %w; last log lines from %s:\n%s", err, old.LogPath, old.LogTail(20))
+	}
+	if err := c.launchAPIServer(ctx); err != nil {
+		return err
+	}
+	return c.waitAPIServerReady(ctx)
 }
 
 // writeKubeconfig writes a kubeconfig for the cluster that authenticates with a bearer token.
@@ -322,16 +361,5 @@ func waitFor(ctx context.Context, p *Process, timeout time.Duration, notReady fu
 
 // waitHTTP waits until GET url answers 200.
 func waitHTTP(ctx context.Context, p *Process, timeout time.Duration, client *http.Client, url string) error {
-	return waitFor(ctx, p, timeout, func() error {
-		resp, err := client.Get(url)
-		if err != nil {
-			return err
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("GET %s: %s", url, resp.Status)
-		}
-		return nil
-	})
+	return waitFor(ctx, p, timeout, func() error { return getOK(ctx, client, url) })
 }

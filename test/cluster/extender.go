@@ -16,7 +16,18 @@ import (
 // does with nodeCacheCapable: false (full Node objects), and returns the refused nodes with
 // their reasons. It answers "why not this node" for any pod and node, placed or not.
 func Filter(ctx context.Context, url string, pod *v1.Pod, nodes []v1.Node) (map[string]string, error) {
-	body, err := json.Marshal(extenderv1.ExtenderArgs{Pod: pod, Nodes: &v1.NodeList{Items: nodes}})
+	return filter(ctx, url, extenderv1.ExtenderArgs{Pod: pod, Nodes: &v1.NodeList{Items: nodes}})
+}
+
+// FilterNames is Filter the way kube-scheduler asks with nodeCacheCapable: true: node names
+// only, which the extender looks up in its own node cache (so it also tells whether that
+// cache is up to date).
+func FilterNames(ctx context.Context, url string, pod *v1.Pod, nodeNames []string) (map[string]string, error) {
+	return filter(ctx, url, extenderv1.ExtenderArgs{Pod: pod, NodeNames: &nodeNames})
+}
+
+func filter(ctx context.Context, url string, args extenderv1.ExtenderArgs) (map[string]string, error) {
+	body, err := json.Marshal(args)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -12,11 +13,15 @@ import (
 // MetricSum scrapes url/metrics and returns the sum of every sample of the named metric
 // (over all its label sets), and whether the metric was there at all.
 func MetricSum(ctx context.Context, url, name string) (float64, bool, error) {
+	return metricSum(ctx, http.DefaultClient, url, name)
+}
+
+func metricSum(ctx context.Context, client *http.Client, url, name string) (float64, bool, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/metrics", nil)
 	if err != nil {
 		return 0, false, err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return 0, false, err
 	}
@@ -49,4 +54,22 @@ func MetricSum(ctx context.Context, url, name string) (float64, bool, error) {
 		found = true
 	}
 	return sum, found, sc.Err()
+}
+
+// getOK is nil when GET url answers 200, else says what it got.
+func getOK(ctx context.Context, client *http.Client, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s: %s", url, resp.Status, strings.TrimSpace(string(body)))
+	}
+	return nil
 }

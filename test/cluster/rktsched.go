@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"crypto/tls"
 	"net/http"
 	"strconv"
 	"time"
@@ -16,6 +17,8 @@ type Component struct {
 	URL string
 	// Port is the loopback port it serves on.
 	Port int
+	// Client is an HTTP client for URL (with ComponentSpec.TLS, if any).
+	Client *http.Client
 }
 
 // ComponentSpec says how to run one of rktsched's binaries.
@@ -31,6 +34,9 @@ type ComponentSpec struct {
 	Port int
 	// Args are further flags.
 	Args []string
+	// TLS, if set, is the client side of a component that serves HTTPS (Args carry its
+	// certificate flags): URL is https:// and Client uses it.
+	TLS *tls.Config
 }
 
 // StartComponent runs a binary with --kubeconfig and --listen=127.0.0.1:<port> and waits
@@ -47,10 +53,25 @@ func (c *Cluster) StartComponent(ctx context.Context, spec ComponentSpec) (*Comp
 	if err != nil {
 		return nil, err
 	}
-	comp := &Component{Process: p, URL: "http://127.0.0.1:" + strconv.Itoa(spec.Port), Port: spec.Port}
-	if err := waitHTTP(ctx, p, 30*time.Second, &http.Client{Timeout: time.Second}, comp.URL+"/readyz"); err != nil {
+	scheme, client := "http", &http.Client{Timeout: 10 * time.Second}
+	if spec.TLS != nil {
+		scheme, client = "https", &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: spec.TLS}}
+	}
+	comp := &Component{Process: p, URL: scheme + "://127.0.0.1:" + strconv.Itoa(spec.Port), Port: spec.Port, Client: client}
+	probe := &http.Client{Timeout: time.Second, Transport: client.Transport}
+	if err := waitHTTP(ctx, p, 30*time.Second, probe, comp.URL+"/readyz"); err != nil {
 		p.Kill()
 		return nil, err
 	}
 	return comp, nil
+}
+
+// Ready reports whether the component's /readyz answers 200 (nil) or why not.
+func (comp *Component) Ready(ctx context.Context) error {
+	return getOK(ctx, comp.Client, comp.URL+"/readyz")
+}
+
+// Metric returns the sum of the component's samples of the named metric (MetricSum).
+func (comp *Component) Metric(ctx context.Context, name string) (float64, bool, error) {
+	return metricSum(ctx, comp.Client, comp.URL, name)
 }

@@ -2,38 +2,87 @@ package cluster
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
-	"time"
+	"strings"
 
 	"sigs.k8s.io/yaml"
 )
 
-// SchedulerConfigPath is the shipped KubeSchedulerConfiguration, relative to the repository.
-const SchedulerConfigPath = "manifests/scheduler/kube-scheduler-config.yaml"
+// Shipped KubeSchedulerConfigurations, relative to the repository: plain HTTP, and HTTPS
+// with a client certificate.
+const (
+	SchedulerConfigPath      = "manifests/scheduler/kube-scheduler-config.yaml"
+	SchedulerHTTPSConfigPath = "manifests/scheduler/kube-scheduler-config-https.yaml"
+)
 
-// LocalSchedulerConfig rewrites the shipped KubeSchedulerConfiguration for a local run and
-// changes nothing else: the extender's urlPrefix, clientConnection.kubeconfig (absolute),
-// leader election off (one scheduler, and no wait for a lease), and nodeCacheCapable.
-func LocalSchedulerConfig(shipped []byte, extenderURL, kubeconfig string, nodeCacheCapable bool) ([]byte, error) {
+// SchedulerOptions say which shipped configuration kube-scheduler runs with and what a
+// local run changes in it.
+type SchedulerOptions struct {
+	// Config is the shipped file, relative to the repository; empty: SchedulerConfigPath.
+	Config string
+	// ExtenderURL replaces the extender's urlPrefix; its scheme must agree with enableHTTPS.
+	ExtenderURL      string
+	NodeCacheCapable bool
+	// TLS replaces the file paths of the extender's tlsConfig. It is required exactly when
+	// the shipped file has a tlsConfig (whose paths exist only on a real control plane).
+	TLS *SchedulerTLS
+}
+
+// SchedulerTLS are the files kube-scheduler uses to call the extender over HTTPS.
+type SchedulerTLS struct {
+	// CAFile verifies the extender's certificate.
+	CAFile string
+	// CertFile and KeyFile are kube-scheduler's client certificate.
+	CertFile, KeyFile string
+}
+
+func (o SchedulerOptions) config() string {
+	if o.Config == "" {
+		return SchedulerConfigPath
+	}
+	return o.Config
+}
+
+// LocalSchedulerConfigWith rewrites a shipped KubeSchedulerConfiguration for a local run and
+// changes nothing else: the extender's urlPrefix, nodeCacheCapable, the tlsConfig file paths
+// (only those), clientConnection.kubeconfig (absolute), and leader election off (one
+// scheduler, and no wait for a lease).
+func LocalSchedulerConfigWith(shipped []byte, kubeconfig string, opts SchedulerOptions) ([]byte, error) {
+	name := opts.config()
 	var cfg map[string]any
 	if err := yaml.UnmarshalStrict(shipped, &cfg); err != nil {
-		return nil, fmt.Errorf("%s: %w", SchedulerConfigPath, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	extenders, _ := cfg["extenders"].([]any)
 	if len(extenders) != 1 {
-		return nil, fmt.Errorf("%s: want exactly one extender, found %d", SchedulerConfigPath, len(extenders))
+		return nil, fmt.Errorf("%s: want exactly one extender, found %d", name, len(extenders))
 	}
 	ext, ok := extenders[0].(map[string]any)
 	if !ok {
-		return nil, fmt.Errorf("%s: extenders[0] is not a mapping", SchedulerConfigPath)
+		return nil, fmt.Errorf("%s: extenders[0] is not a mapping", name)
 	}
-	ext["urlPrefix"] = extenderURL
-	ext["nodeCacheCapable"] = nodeCacheCapable
+	if https, _ := ext["enableHTTPS"].(bool); https != strings.HasPrefix(opts.ExtenderURL, "https://") {
+		return nil, fmt.Errorf("%s: enableHTTPS is %v, but the extender URL is %s", name, https, opts.ExtenderURL)
+	}
+	ext["urlPrefix"] = opts.ExtenderURL
+	ext["nodeCacheCapable"] = opts.NodeCacheCapable
+	tlsCfg, hasTLS := ext["tlsConfig"].(map[string]any)
+	switch {
+	case hasTLS && opts.TLS == nil:
+		return nil, fmt.Errorf("%s: the extender has a tlsConfig; give its local files", name)
+	case !hasTLS && opts.TLS != nil:
+		return nil, fmt.Errorf("%s: the extender has no tlsConfig to point at local files", name)
+	case hasTLS:
+		for key, path := range map[string]string{"caFile": opts.TLS.CAFile, "certFile": opts.TLS.CertFile, "keyFile": opts.TLS.KeyFile} {
+			if _, ok := tlsCfg[key]; !ok {
+				return nil, fmt.Errorf("%s: the extender's tlsConfig has no %s", name, key)
+			}
+			tlsCfg[key] = path
+		}
+	}
 	cfg["clientConnection"] = setKey(cfg["clientConnection"], "kubeconfig", kubeconfig)
 	cfg["leaderElection"] = setKey(cfg["leaderElection"], "leaderElect", false)
 	return yaml.Marshal(cfg)
@@ -48,36 +97,28 @@ func setKey(m any, key string, value any) map[string]any {
 	return mm
 }
 
-// StartScheduler runs kube-scheduler with the shipped configuration rewritten for this cluster
-// (LocalSchedulerConfig), as the user system:kube-scheduler, and waits until it is healthy.
+// StartScheduler runs kube-scheduler with the shipped plain-HTTP configuration against the
+// extender at extenderURL (StartSchedulerWith).
 func (c *Cluster) StartScheduler(ctx context.Context, repoRoot, extenderURL string, nodeCacheCapable bool) (*Process, error) {
-	shipped, err := os.ReadFile(filepath.Join(repoRoot, SchedulerConfigPath))
+	return c.StartSchedulerWith(ctx, repoRoot, SchedulerOptions{ExtenderURL: extenderURL, NodeCacheCapable: nodeCacheCapable})
+}
+
+// StartSchedulerWith runs kube-scheduler with a shipped configuration rewritten for this
+// cluster (LocalSchedulerConfigWith), as the user system:kube-scheduler, and waits until it is
+// healthy.
+func (c *Cluster) StartSchedulerWith(ctx context.Context, repoRoot string, opts SchedulerOptions) (*Process, error) {
+	shipped, err := os.ReadFile(filepath.Join(repoRoot, opts.config()))
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := LocalSchedulerConfig(shipped, extenderURL, c.schedulerKubeconfig, nodeCacheCapable)
+	cfg, err := LocalSchedulerConfigWith(shipped, c.schedulerKubeconfig, opts)
 	if err != nil {
 		return nil, err
 	}
-	name := "kube-scheduler-nodecache-" + strconv.FormatBool(nodeCacheCapable)
-	cfgPath := filepath.Join(c.Dir, name+".yaml")
-	if err := os.WriteFile(cfgPath, cfg, 0o600); err != nil {
-		return nil, err
+	name := "kube-scheduler"
+	if opts.TLS != nil {
+		name += "-https"
 	}
-	port := FreePort()
-	p, err := c.StartProcess(name, c.Bin("kube-scheduler"),
-		"--config="+cfgPath,
-		"--bind-address=127.0.0.1", "--secure-port="+strconv.Itoa(port),
-		"--cert-dir="+filepath.Join(c.Dir, "pki", name),
-		"--v=2")
-	if err != nil {
-		return nil, err
-	}
-	// /healthz is always allowed without credentials; the serving certificate is
-	// self-signed.
-	insecure := &http.Client{Timeout: time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
-	if err := waitHTTP(ctx, p, 30*time.Second, insecure, "https://127.0.0.1:"+strconv.Itoa(port)+"/healthz"); err != nil {
-		return nil, err
-	}
-	return p, nil
+	name += "-nodecache-" + strconv.FormatBool(opts.NodeCacheCapable)
+	return c.StartSchedulerConfig(ctx, name, cfg, "--v=2")
 }

@@ -10,14 +10,19 @@ import (
 )
 
 // TestLocalSchedulerConfig checks that a local run changes only what it must in the shipped
-// KubeSchedulerConfiguration, so that the e2e tests test what is shipped.
+// KubeSchedulerConfigurations, so that the e2e tests test what is shipped.
 func TestLocalSchedulerConfig(t *testing.T) {
-	shipped, err := os.ReadFile(filepath.Join("..", "..", SchedulerConfigPath))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, nodeCacheCapable := range []bool{true, false} {
-		local, err := LocalSchedulerConfig(shipped, "http://127.0.0.1:1234", "/tmp/k.kubeconfig", nodeCacheCapable)
+	tls := &SchedulerTLS{CAFile: "/tmp/ca.crt", CertFile: "/tmp/client.crt", KeyFile: "/tmp/client.key"}
+	for _, opts := range []SchedulerOptions{
+		{ExtenderURL: "http://127.0.0.1:1234", NodeCacheCapable: true},
+		{ExtenderURL: "http://127.0.0.1:1234", NodeCacheCapable: false},
+		{Config: SchedulerHTTPSConfigPath, ExtenderURL: "https://127.0.0.1:1234", NodeCacheCapable: true, TLS: tls},
+	} {
+		shipped, err := os.ReadFile(filepath.Join("..", "..", opts.config()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		local, err := LocalSchedulerConfigWith(shipped, "/tmp/k.kubeconfig", opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -29,26 +34,45 @@ func TestLocalSchedulerConfig(t *testing.T) {
 			t.Fatal(err)
 		}
 		ext := want["extenders"].([]any)[0].(map[string]any)
-		ext["urlPrefix"] = "http://127.0.0.1:1234"
-		ext["nodeCacheCapable"] = nodeCacheCapable
+		ext["urlPrefix"] = opts.ExtenderURL
+		ext["nodeCacheCapable"] = opts.NodeCacheCapable
+		if opts.TLS != nil {
+			tc := ext["tlsConfig"].(map[string]any)
+			tc["caFile"], tc["certFile"], tc["keyFile"] = tls.CAFile, tls.CertFile, tls.KeyFile
+		}
 		want["clientConnection"].(map[string]any)["kubeconfig"] = "/tmp/k.kubeconfig"
 		want["leaderElection"].(map[string]any)["leaderElect"] = false
 		if diff := cmp.Diff(want, got); diff != "" {
-			t.Errorf("nodeCacheCapable=%v: local config (-want +got):\n%s", nodeCacheCapable, diff)
+			t.Errorf("%+v: local config (-want +got):\n%s", opts, diff)
 		}
 	}
 }
 
 func TestLocalSchedulerConfigRejects(t *testing.T) {
-	for _, tc := range []struct{ name, doc string }{
-		{"no extender", "kind: KubeSchedulerConfiguration\n"},
-		{"two extenders", "extenders: [{urlPrefix: a}, {urlPrefix: b}]\n"},
-		{"not yaml", "extenders: [\n"},
+	tls := &SchedulerTLS{CAFile: "a", CertFile: "b", KeyFile: "c"}
+	const httpsExt = "extenders: [{urlPrefix: https://x, enableHTTPS: true, tlsConfig: {insecure: false, caFile: a, certFile: b, keyFile: c}}]\n"
+	for _, tc := range []struct {
+		name, doc string
+		opts      SchedulerOptions
+	}{
+		{"no extender", "kind: KubeSchedulerConfiguration\n", SchedulerOptions{ExtenderURL: "u"}},
+		{"two extenders", "extenders: [{urlPrefix: a}, {urlPrefix: b}]\n", SchedulerOptions{ExtenderURL: "u"}},
+		{"not yaml", "extenders: [\n", SchedulerOptions{ExtenderURL: "u"}},
+		{"https URL for plain HTTP", "extenders: [{urlPrefix: a}]\n", SchedulerOptions{ExtenderURL: "https://x"}},
+		{"plain URL for HTTPS", httpsExt, SchedulerOptions{ExtenderURL: "http://x", TLS: tls}},
+		{"tlsConfig without local files", httpsExt, SchedulerOptions{ExtenderURL: "https://x"}},
+		{"local files without tlsConfig", "extenders: [{urlPrefix: a, enableHTTPS: true}]\n", SchedulerOptions{ExtenderURL: "https://x", TLS: tls}},
+		{"tlsConfig without keyFile", "extenders: [{urlPrefix: a, enableHTTPS: true, tlsConfig: {caFile: a, certFile: b}}]\n", SchedulerOptions{ExtenderURL: "https://x", TLS: tls}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := LocalSchedulerConfig([]byte(tc.doc), "u", "k", true); err == nil {
+			if _, err := LocalSchedulerConfigWith([]byte(tc.doc), "k", tc.opts); err == nil {
 				t.Error("want an error, got none")
+			} else {
+				t.Log(err)
 			}
 		})
+	}
+	if _, err := LocalSchedulerConfigWith([]byte(httpsExt), "k", SchedulerOptions{ExtenderURL: "https://x", TLS: tls}); err != nil {
+		t.Errorf("a valid HTTPS configuration was refused: %v", err)
 	}
 }

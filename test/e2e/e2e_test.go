@@ -16,7 +16,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/utils/ptr"
 
 	"github.com/rktsched/rktsched/policy"
@@ -64,9 +63,11 @@ func TestE2E(t *testing.T) {
 			testPlacement(ctx, t, e, "placement-node-cache")
 		}, false},
 		{"policy edit changes labels and placement", testPolicyEdit, false},
-		{"bad policy edit is refused", testBadPolicyEdit, false},
+		{"bad policy documents are refused", testBadPolicies, false},
 		{"extender killed while pods are pending", testExtenderRestart, false},
 		{"labeler restarts without writes", testLabelerRestart, false},
+		{"API server restarted under rktsched", testAPIServerRestart, true},
+		{"two labeler replicas, only the leader writes", testLabelerReplicas, false},
 		{"placement with nodeCacheCapable false", func(ctx context.Context, t *testing.T, e *env) {
 			e.scheduler.Stop(5 * time.Second)
 			var err error
@@ -75,6 +76,7 @@ func TestE2E(t *testing.T) {
 			}
 			testPlacement(ctx, t, e, "placement-full-nodes")
 		}, false},
+		{"kube-scheduler calls the extender over HTTPS", testHTTPS, false},
 	}
 	for _, s := range steps {
 		if !t.Run(s.name, func(t *testing.T) { s.run(ctx, t, e) }) && s.critical {
@@ -347,13 +349,7 @@ func podNamed(t *testing.T, e *env, name, newName string) *v1.Pod {
 // setPolicy writes doc into the policy ConfigMap.
 func setPolicy(ctx context.Context, t *testing.T, e *env, doc []byte) {
 	t.Helper()
-	cms := e.c.Client.CoreV1().ConfigMaps(policysource.DefaultNamespace)
-	cm, err := cms.Get(ctx, policysource.DefaultName, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cm.Data[policy.ConfigMapKey] = string(doc)
-	if _, err := cms.Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
+	if err := setPolicyDoc(ctx, e, doc); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -453,62 +449,6 @@ func testPolicyEdit(ctx context.Context, t *testing.T, e *env) {
 	setPolicy(ctx, t, e, policy.DefaultDocument())
 	waitForLabels(ctx, t, e, policy.Default(), 30*time.Second)
 	waitForExtenderVerdict(ctx, t, e, before, "rkt-coreos-1", "rkt stage1-coreos lacks init-containers")
-}
-
-// testBadPolicyEdit: a document that does not parse is refused by both binaries with a
-// Warning Event, and the policy in force keeps working (no node label changes, same verdicts).
-func testBadPolicyEdit(ctx context.Context, t *testing.T, e *env) {
-	good, _ := editedPolicy(t)
-	setPolicy(ctx, t, e, good)
-	waitForLabels(ctx, t, e, mustParse(t, good), 30*time.Second)
-	probe := podNamed(t, e, "init-containers", "probe")
-	waitForExtenderVerdict(ctx, t, e, probe, "rkt-coreos-1", "")
-	defer func() {
-		setPolicy(ctx, t, e, policy.DefaultDocument())
-		waitForLabels(ctx, t, e, policy.Default(), 30*time.Second)
-		waitForExtenderVerdict(ctx, t, e, probe, "rkt-coreos-1", "rkt stage1-coreos lacks init-containers")
-	}()
-
-	bad := []byte(strings.Replace(string(good), coreosLacksInit, strings.Replace(coreosLacksInit, "attach", "atach", 1), 1))
-	if _, err := policy.Parse(bad); err == nil {
-		t.Fatal("the bad document parses; the test needs one that does not")
-	}
-	nodesBefore := nodeVersions(ctx, t, e)
-	setPolicy(ctx, t, e, bad)
-
-	// Both binaries refuse it, each with its own Warning Event on the ConfigMap.
-	wantSources := []string{"rktsched-extender", "rktsched-labeler"}
-	err := cluster.Poll(ctx, 20*time.Second, func(ctx context.Context) error {
-		events, err := e.c.Client.CoreV1().Events(policysource.DefaultNamespace).List(ctx, metav1.ListOptions{
-			FieldSelector: fields.Set{"reason": "PolicyRejected", "involvedObject.name": policysource.DefaultName, "type": v1.EventTypeWarning}.String(),
-		})
-		if err != nil {
-			return err
-		}
-		var sources []string
-		for _, ev := range events.Items {
-			if !slices.Contains(sources, ev.Source.Component) {
-				sources = append(sources, ev.Source.Component)
-			}
-			if !strings.Contains(ev.Message, "atach") {
-				return cluster.Permanent(fmt.Errorf("PolicyRejected message does not name the bad capability: %q", ev.Message))
-			}
-		}
-		slices.Sort(sources)
-		if !slices.Equal(sources, wantSources) {
-			return fmt.Errorf("PolicyRejected Warning Events from %v, want from %v", sources, wantSources)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The last good policy stays in force in both.
-	waitForExtenderVerdict(ctx, t, e, probe, "rkt-coreos-1", "")
-	time.Sleep(time.Second)
-	if diff := cmp.Diff(nodesBefore, nodeVersions(ctx, t, e)); diff != "" {
-		t.Errorf("nodes changed after a refused policy (-before +after):\n%s", diff)
-	}
 }
 
 func mustParse(t *testing.T, doc []byte) *policy.Policy {

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -66,5 +67,35 @@ func TestSchedulerConfig(t *testing.T) {
 	}}
 	if diff := cmp.Diff(want, cfg.Extenders); diff != "" {
 		t.Errorf("extenders (-want +got):\n%s", diff)
+	}
+}
+
+// TestSchedulerHTTPSConfig: the HTTPS configuration is the plain one with the TLS fields set,
+// so that a change to one cannot silently miss the other.
+func TestSchedulerHTTPSConfig(t *testing.T) {
+	read := func(name string) map[string]any {
+		t.Helper()
+		data, err := os.ReadFile(filepath.Join(manifests, "scheduler", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cfg map[string]any
+		if err := yaml.UnmarshalStrict(data, &cfg); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return cfg
+	}
+	want := read("kube-scheduler-config.yaml")
+	ext := want["extenders"].([]any)[0].(map[string]any)
+	ext["urlPrefix"] = strings.Replace(ext["urlPrefix"].(string), "http://", "https://", 1)
+	ext["enableHTTPS"] = true
+	ext["tlsConfig"] = map[string]any{
+		"insecure": false,
+		"caFile":   "/etc/kubernetes/rktsched/ca.crt",
+		"certFile": "/etc/kubernetes/rktsched/scheduler-client.crt",
+		"keyFile":  "/etc/kubernetes/rktsched/scheduler-client.key",
+	}
+	if diff := cmp.Diff(want, read("kube-scheduler-config-https.yaml")); diff != "" {
+		t.Errorf("kube-scheduler-config-https.yaml is not kube-scheduler-config.yaml with the TLS fields (-want +got):\n%s", diff)
 	}
 }

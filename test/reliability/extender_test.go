@@ -275,28 +275,28 @@ func TestConcurrentFlood(t *testing.T) {
 // with such a certificate is served.
 func TestClientCertificates(t *testing.T) {
 	dir := t.TempDir()
-	pki, err := newPKI(dir)
+	pki, err := cluster.NewPKI(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	trusting := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pki.pool, Certificates: []tls.Certificate{pki.client}}}}
+	trusting := pki.HTTPClient(true)
 	e := startExtender(t, "https", trusting,
-		"--tls-cert-file", pki.serverCert, "--tls-key-file", pki.serverKey, "--client-ca-file", pki.caCert)
+		"--tls-cert-file", pki.ServerCertFile, "--tls-key-file", pki.ServerKeyFile, "--client-ca-file", pki.CAFile)
 	if status, _, err := e.post("filter", filterBody(t, 4)); err != nil || status != http.StatusOK {
 		t.Fatalf("client with a certificate: %d, %v", status, err)
 	}
-	anonymous := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pki.pool}}}
+	anonymous := pki.HTTPClient(false)
 	if resp, err := anonymous.Post(e.url+"/filter", "application/json", bytes.NewReader(filterBody(t, 4))); err == nil {
 		resp.Body.Close()
 		t.Fatalf("client without a certificate was served: %d", resp.StatusCode)
 	} else {
 		t.Logf("client without a certificate refused: %v", err)
 	}
-	stranger, err := newPKI(t.TempDir())
+	stranger, err := cluster.NewPKI(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	untrusted := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pki.pool, Certificates: []tls.Certificate{stranger.client}}}}
+	untrusted := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pki.Pool, Certificates: []tls.Certificate{stranger.Client}}}}
 	if resp, err := untrusted.Post(e.url+"/filter", "application/json", bytes.NewReader(filterBody(t, 4))); err == nil {
 		resp.Body.Close()
 		t.Fatalf("client with a certificate from another CA was served: %d", resp.StatusCode)

@@ -1,0 +1,261 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/rktsched/rktsched/policy"
+	"github.com/rktsched/rktsched/policysource"
+	"github.com/rktsched/rktsched/test/cluster"
+)
+
+const (
+	writesMetric = "rktsched_labeler_node_writes_total"
+	syncsMetric  = "rktsched_labeler_sync_duration_seconds_count"
+	cachedMetric = "rktsched_extender_nodes_cached"
+	// heartbeatPeriod is the kubelet's default --node-status-update-frequency.
+	heartbeatPeriod = 10 * time.Second
+)
+
+type bench struct {
+	c                 *cluster.Cluster
+	client            kubernetes.Interface // not rate-limited
+	root, ours        string
+	logf              func(format string, args ...any)
+	extender, labeler *cluster.Component
+	nodeNames         []string                 // of the nodes created, by index
+	classOf           map[string]*policy.Class // by node name, under the default policy
+}
+
+func newBench(ctx context.Context, c *cluster.Cluster, root, ours string, logf func(string, ...any)) (*bench, error) {
+	client, err := c.BulkClient()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.Kubectl(ctx, "apply", "-k", filepath.Join(root, "manifests")); err != nil {
+		return nil, err
+	}
+	return &bench{c: c, client: client, root: root, ours: ours, logf: logf, classOf: map[string]*policy.Class{}}, nil
+}
+
+func (b *bench) run(ctx context.Context, o options) error {
+	if err := b.createNodes(ctx, 0, o.nodes); err != nil {
+		return err
+	}
+	if err := b.startRktsched(ctx); err != nil {
+		return err
+	}
+	if err := b.waitForLabels(ctx, o.nodes); err != nil {
+		return err
+	}
+	hb, err := b.heartbeats(ctx, o.nodes, o.heartbeats)
+	if err != nil {
+		return err
+	}
+	runs, err := b.schedulingRuns(ctx, o)
+	if err != nil {
+		return err
+	}
+	mem, err := b.extenderMemory(ctx, o.nodes, o.rssNodes)
+	if err != nil {
+		return err
+	}
+	report(o, runs, hb, mem)
+	return nil
+}
+
+func (b *bench) createNodes(ctx context.Context, from, to int) error {
+	start := time.Now()
+	nodes := make([]*v1.Node, to-from)
+	for i := range nodes {
+		nodes[i] = benchNode(from + i)
+		b.nodeNames = append(b.nodeNames, nodes[i].Name)
+		b.classOf[nodes[i].Name] = policy.Default().Profile(nodes[i]).Class
+	}
+	err := cluster.Parallel(ctx, len(nodes), 16, func(ctx context.Context, i int) error {
+		_, err := b.client.CoreV1().Nodes().Create(ctx, nodes[i], metav1.CreateOptions{})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("create nodes: %w", err)
+	}
+	b.logf("created nodes %d..%d in %v", from, to-1, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// startRktsched runs the labeler and the extender as their ServiceAccounts, as the e2e
+// suite does.
+func (b *bench) startRktsched(ctx context.Context) error {
+	ns := policysource.DefaultNamespace
+	var err error
+	kubeconfig := map[string]string{}
+	for _, sa := range []string{cluster.ExtenderBinary, cluster.LabelerBinary} {
+		if kubeconfig[sa], err = b.c.ServiceAccountKubeconfig(ctx, ns, sa); err != nil {
+			return err
+		}
+	}
+	if b.extender, err = b.c.StartComponent(ctx, cluster.ComponentSpec{
+		Name: cluster.ExtenderBinary, Binary: filepath.Join(b.ours, cluster.ExtenderBinary),
+		Kubeconfig: kubeconfig[cluster.ExtenderBinary],
+	}); err != nil {
+		return err
+	}
+	b.labeler, err = b.c.StartComponent(ctx, cluster.ComponentSpec{
+		Name: cluster.LabelerBinary, Binary: filepath.Join(b.ours, cluster.LabelerBinary),
+		Kubeconfig: kubeconfig[cluster.LabelerBinary],
+		Args:       []string{"--leader-elect=true", "--leader-elect-identity=bench"},
+	})
+	return err
+}
+
+// waitForLabels waits until all n nodes carry the labels the default policy gives them.
+// It lists every few seconds, not more: a list of 5000 Nodes is tens of megabytes.
+func (b *bench) waitForLabels(ctx context.Context, n int) error {
+	start := time.Now()
+	for {
+		unlabelled, err := b.unlabelled(ctx)
+		if err != nil {
+			return err
+		}
+		if unlabelled == 0 {
+			b.logf("the labeler labelled %d nodes in %v", n, time.Since(start).Round(time.Millisecond))
+			return nil
+		}
+		if time.Since(start) > 5*time.Minute {
+			return fmt.Errorf("%d of %d nodes still not labelled after %v", unlabelled, n, time.Since(start))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+func (b *bench) unlabelled(ctx context.Context) (int, error) {
+	count := 0
+	opts := metav1.ListOptions{Limit: 500}
+	for {
+		list, err := b.client.CoreV1().Nodes().List(ctx, opts)
+		if err != nil {
+			return 0, err
+		}
+		for i := range list.Items {
+			for k, v := range policy.Default().Profile(&list.Items[i]).Labels() {
+				if list.Items[i].Labels[k] != v {
+					count++
+					break
+				}
+			}
+		}
+		if opts.Continue = list.Continue; opts.Continue == "" {
+			return count, nil
+		}
+	}
+}
+
+// heartbeatResult is what the labeler did while the nodes sent heartbeats.
+type heartbeatResult struct {
+	updates       int
+	syncs, writes float64
+}
+
+// heartbeats updates every node's Ready condition's lastHeartbeatTime each heartbeatPeriod,
+// as kubelets do, for d, and counts the labeler's syncs and writes meanwhile.
+func (b *bench) heartbeats(ctx context.Context, n int, d time.Duration) (heartbeatResult, error) {
+	var r heartbeatResult
+	writes0, syncs0, err := b.labelerCounters(ctx)
+	if err != nil {
+		return r, err
+	}
+	b.logf("heartbeats from %d nodes every %v for %v", n, heartbeatPeriod, d)
+	end := time.Now().Add(d)
+	for time.Now().Before(end) {
+		tick := time.Now()
+		patch := fmt.Appendf(nil, `{"status":{"conditions":[{"type":"Ready","status":"True","lastHeartbeatTime":%q}]}}`,
+			tick.UTC().Format(time.RFC3339))
+		err := cluster.Parallel(ctx, n, 16, func(ctx context.Context, i int) error {
+			_, err := b.client.CoreV1().Nodes().PatchStatus(ctx, b.nodeNames[i], patch)
+			return err
+		})
+		if err != nil {
+			return r, fmt.Errorf("heartbeat: %w", err)
+		}
+		r.updates += n
+		select {
+		case <-ctx.Done():
+			return r, ctx.Err()
+		case <-time.After(time.Until(tick.Add(heartbeatPeriod))):
+		}
+	}
+	writes1, syncs1, err := b.labelerCounters(ctx)
+	if err != nil {
+		return r, err
+	}
+	r.writes, r.syncs = writes1-writes0, syncs1-syncs0
+	b.logf("%d heartbeats: the labeler synced %.0f times and wrote %.0f times", r.updates, r.syncs, r.writes)
+	return r, nil
+}
+
+func (b *bench) labelerCounters(ctx context.Context) (writes, syncs float64, err error) {
+	var errs [2]error
+	var found [2]bool
+	writes, found[0], errs[0] = cluster.MetricSum(ctx, b.labeler.URL, writesMetric)
+	syncs, found[1], errs[1] = cluster.MetricSum(ctx, b.labeler.URL, syncsMetric)
+	if err := errors.Join(errs[:]...); err != nil {
+		return 0, 0, err
+	}
+	if !found[0] || !found[1] {
+		return 0, 0, fmt.Errorf("the labeler's /metrics lacks %s or %s", writesMetric, syncsMetric)
+	}
+	return writes, syncs, nil
+}
+
+// memoryResult is the extender's and the labeler's memory with many nodes.
+type memoryResult struct {
+	nodes             int
+	extender, labeler cluster.Memory
+}
+
+// extenderMemory grows the cluster to total nodes and reads the extender's (and the
+// labeler's) memory once both have caught up.
+func (b *bench) extenderMemory(ctx context.Context, have, total int) (memoryResult, error) {
+	r := memoryResult{nodes: total}
+	if err := b.createNodes(ctx, have, total); err != nil {
+		return r, err
+	}
+	err := cluster.Poll(ctx, time.Minute, func(ctx context.Context) error {
+		n, _, err := cluster.MetricSum(ctx, b.extender.URL, cachedMetric)
+		if err != nil {
+			return err
+		}
+		if int(n) != total {
+			return fmt.Errorf("%s = %v, want %d", cachedMetric, n, total)
+		}
+		return nil
+	})
+	if err != nil {
+		return r, err
+	}
+	if err := b.waitForLabels(ctx, total); err != nil {
+		return r, err
+	}
+	if r.extender, err = cluster.MemoryOf(b.extender.Pid()); err != nil {
+		return r, err
+	}
+	if r.labeler, err = cluster.MemoryOf(b.labeler.Pid()); err != nil {
+		return r, err
+	}
+	b.logf("with %d nodes: extender RSS %s (peak %s), labeler RSS %s (peak %s)", total,
+		mib(r.extender.RSS), mib(r.extender.PeakRSS), mib(r.labeler.RSS), mib(r.labeler.PeakRSS))
+	return r, nil
+}
+
+func mib(bytes int64) string { return fmt.Sprintf("%.1f MiB", float64(bytes)/(1<<20)) }

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"text/tabwriter"
+	"time"
+)
+
+// Targets from the performance issue.
+const (
+	targetNamesRatio = 0.8
+	targetRSS        = 64 << 20
+)
+
+// report prints every run, the medians, the other figures, and the RATIO lines last.
+func report(o options, runs []runResult, hb heartbeatResult, mem memoryResult) {
+	fmt.Printf("\nkube-scheduler on %d nodes, %d pending pods per run (%d rounds, interleaved):\n", o.nodes, o.pods, o.rounds)
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "round\tmode\twall\tfirst→last bind\tpods/s\tmisplaced\textender busy\t")
+	for _, r := range runs {
+		fmt.Fprintf(tw, "%d\t%s\t%v\t%v\t%.0f\t%d\t%v\t\n", r.round, r.mode, r.wall.Round(time.Millisecond),
+			r.steady.Round(time.Millisecond), r.podsPerSecond(), r.misplaced, r.extenderTime.Round(time.Millisecond))
+	}
+	_ = tw.Flush()
+
+	// Each round's ratio pairs runs made minutes apart at most; the median of those is
+	// steadier than a ratio of medians.
+	ratios := map[mode][]float64{}
+	rates := map[mode][]float64{}
+	for _, r := range runs {
+		rates[r.mode] = append(rates[r.mode], r.podsPerSecond())
+	}
+	for i, r := range runs {
+		if r.mode == withoutExtender {
+			continue
+		}
+		for _, base := range runs[:i] {
+			if base.mode == withoutExtender && base.round == r.round {
+				ratios[r.mode] = append(ratios[r.mode], r.podsPerSecond()/base.podsPerSecond())
+			}
+		}
+	}
+	fmt.Printf("\nmedian pods/s: without extender %.0f, names mode %.0f, full-Node mode %.0f\n",
+		median(rates[withoutExtender]), median(rates[namesMode]), median(rates[nodesMode]))
+	fmt.Printf("pods on nodes that cannot run them without the extender: %d of %d per run (median); with it: 0\n",
+		int(median(misplacedOf(runs, withoutExtender))), o.pods)
+	fmt.Printf("labeler during %v of heartbeats (%d node status updates): %.0f syncs, %.0f API writes (target 0)\n",
+		o.heartbeats, hb.updates, hb.syncs, hb.writes)
+	fmt.Printf("extender with %d nodes cached: RSS %s, peak %s (target ≤ %s%s); labeler RSS %s, peak %s\n",
+		mem.nodes, mib(mem.extender.RSS), mib(mem.extender.PeakRSS), mib(targetRSS), missed(mem.extender.PeakRSS <= targetRSS),
+		mib(mem.labeler.RSS), mib(mem.labeler.PeakRSS))
+	names, nodes := median(ratios[namesMode]), median(ratios[nodesMode])
+	fmt.Printf("names-mode ratio target ≥ %.1f%s\n\n", targetNamesRatio, missed(names >= targetNamesRatio))
+	fmt.Printf("RATIO sched/names %.2f\n", names)
+	fmt.Printf("RATIO sched/nodes %.2f\n", nodes)
+}
+
+func missed(met bool) string {
+	if met {
+		return ": met"
+	}
+	return ": MISSED"
+}
+
+func misplacedOf(runs []runResult, m mode) []float64 {
+	var out []float64
+	for _, r := range runs {
+		if r.mode == m {
+			out = append(out, float64(r.misplaced))
+		}
+	}
+	return out
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Sorted(slices.Values(xs))
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}

@@ -1,0 +1,243 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/yaml"
+
+	"github.com/rktsched/rktsched/policy"
+	"github.com/rktsched/rktsched/test/cluster"
+)
+
+// mode is how kube-scheduler runs: without the extender, or with it in one payload mode.
+type mode string
+
+const (
+	withoutExtender mode = "none"
+	namesMode       mode = "names" // nodeCacheCapable: true
+	nodesMode       mode = "nodes" // nodeCacheCapable: false: full Nodes
+)
+
+var modes = []mode{withoutExtender, namesMode, nodesMode}
+
+// schedulerQPS replaces kube-scheduler's default API client limit (50 requests/s, 100 burst)
+// in every run, as kube-scheduler's own scheduler_perf does: at the default, binding is
+// capped at 50 pods/s whatever the extender costs.
+const schedulerQPS = 5000
+
+const extenderSecondsMetric = "rktsched_extender_request_duration_seconds_sum"
+
+// runResult is one scheduling run: kube-scheduler started with every pod pending, until the
+// last was bound.
+type runResult struct {
+	mode  mode
+	round int
+	pods  int
+	// wall is from kube-scheduler's start to the last binding (start-up and cache sync
+	// included); steady from the first binding to the last.
+	wall, steady time.Duration
+	// misplaced counts pods bound to a node whose runtime cannot run them.
+	misplaced int
+	// extenderTime is the extender's own time answering this run's requests.
+	extenderTime time.Duration
+}
+
+// podsPerSecond is the steady binding rate.
+func (r runResult) podsPerSecond() float64 { return float64(r.pods-1) / r.steady.Seconds() }
+
+// schedulingRuns runs the three modes round after round, so that drift on a noisy machine
+// hits them alike.
+func (b *bench) schedulingRuns(ctx context.Context, o options) ([]runResult, error) {
+	shipped, err := os.ReadFile(filepath.Join(b.root, cluster.SchedulerConfigPath))
+	if err != nil {
+		return nil, err
+	}
+	pods := make([]*v1.Pod, o.pods)
+	for i := range pods {
+		pods[i] = benchPod(i)
+	}
+	var results []runResult
+	for round := 1; round <= o.rounds; round++ {
+		for _, m := range modes {
+			cfg, err := b.schedulerConfig(shipped, m)
+			if err != nil {
+				return nil, err
+			}
+			r, err := b.schedule(ctx, cfg, m, round, pods)
+			if err != nil {
+				return nil, fmt.Errorf("round %d, %s: %w", round, m, err)
+			}
+			b.logf("round %d %-5s: %d pods bound in %v (%v from the first binding): %.0f pods/s; %d on nodes that cannot run them; extender busy %v",
+				round, m, r.pods, r.wall.Round(time.Millisecond), r.steady.Round(time.Millisecond), r.podsPerSecond(), r.misplaced, r.extenderTime.Round(time.Millisecond))
+			if m != withoutExtender && r.misplaced > 0 {
+				return nil, fmt.Errorf("round %d, %s: %d pods on nodes that cannot run them", round, m, r.misplaced)
+			}
+			results = append(results, r)
+		}
+	}
+	return results, nil
+}
+
+// schedulerConfig is the shipped KubeSchedulerConfiguration for this cluster, in mode m, with
+// the client limit raised.
+func (b *bench) schedulerConfig(shipped []byte, m mode) ([]byte, error) {
+	cfg, err := cluster.LocalSchedulerConfigWith(shipped, b.c.SchedulerKubeconfig(),
+		cluster.SchedulerOptions{ExtenderURL: b.extender.URL, NodeCacheCapable: m == namesMode})
+	if err != nil {
+		return nil, err
+	}
+	var doc map[string]any
+	if err := yaml.Unmarshal(cfg, &doc); err != nil {
+		return nil, err
+	}
+	if m == withoutExtender {
+		delete(doc, "extenders")
+	}
+	conn, _ := doc["clientConnection"].(map[string]any)
+	conn["qps"], conn["burst"] = schedulerQPS, schedulerQPS
+	return yaml.Marshal(doc)
+}
+
+// schedule creates pods in a new namespace, starts kube-scheduler and times the bindings as
+// a watch sees them, then stops kube-scheduler and deletes the pods.
+func (b *bench) schedule(ctx context.Context, config []byte, m mode, round int, pods []*v1.Pod) (runResult, error) {
+	r := runResult{mode: m, round: round, pods: len(pods)}
+	ns := fmt.Sprintf("bench-%d-%s", round, m)
+	if err := b.c.EnsureNamespace(ctx, ns); err != nil {
+		return r, err
+	}
+	err := cluster.Parallel(ctx, len(pods), 16, func(ctx context.Context, i int) error {
+		_, err := b.client.CoreV1().Pods(ns).Create(ctx, pods[i], metav1.CreateOptions{})
+		return err
+	})
+	if err != nil {
+		return r, fmt.Errorf("create pods: %w", err)
+	}
+	defer func() {
+		if err := b.deletePods(ctx, ns); err != nil {
+			b.logf("delete pods in %s: %v", ns, err)
+		}
+	}()
+	binds := newBindings(len(pods))
+	stop := make(chan struct{})
+	factory := informers.NewSharedInformerFactoryWithOptions(b.client, 0, informers.WithNamespace(ns))
+	defer func() {
+		close(stop)
+		factory.Shutdown() // waits for the informer, which stop ends
+	}()
+	inf := factory.Core().V1().Pods().Informer()
+	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    binds.observe,
+		UpdateFunc: func(_, obj any) { binds.observe(obj) },
+	}); err != nil {
+		return r, err
+	}
+	factory.Start(stop)
+	factory.WaitForCacheSync(stop)
+
+	busy0, _, err := cluster.MetricSum(ctx, b.extender.URL, extenderSecondsMetric)
+	if err != nil {
+		return r, err
+	}
+	start := time.Now()
+	name := fmt.Sprintf("kube-scheduler-%d-%s", round, m)
+	sched, err := b.c.StartSchedulerConfig(ctx, name, config, "--v=1")
+	if err != nil {
+		return r, err
+	}
+	defer sched.Stop(5 * time.Second)
+	select {
+	case <-binds.all:
+	case <-sched.Done():
+		return r, fmt.Errorf("kube-scheduler exited: %w\n%s", sched.Err(), sched.LogTail(20))
+	case <-time.After(10 * time.Minute):
+		return r, fmt.Errorf("%d of %d pods bound after 10 minutes", binds.count(), len(pods))
+	case <-ctx.Done():
+		return r, ctx.Err()
+	}
+	busy1, _, err := cluster.MetricSum(ctx, b.extender.URL, extenderSecondsMetric)
+	if err != nil {
+		return r, err
+	}
+	r.extenderTime = time.Duration((busy1 - busy0) * float64(time.Second))
+	r.wall, r.steady = binds.last.Sub(start), binds.last.Sub(binds.first)
+	r.misplaced = b.misplaced(pods, binds.nodes)
+	return r, nil
+}
+
+// misplaced counts pods bound to a node the default policy says cannot run them.
+func (b *bench) misplaced(pods []*v1.Pod, nodeOf map[string]string) int {
+	n := 0
+	for _, p := range pods {
+		class := b.classOf[nodeOf[p.Name]]
+		if class == nil || !policy.Default().Analyze(p).Verdict(class).Fits {
+			n++
+		}
+	}
+	return n
+}
+
+func (b *bench) deletePods(ctx context.Context, ns string) error {
+	if err := b.c.DeletePods(ctx, ns); err != nil {
+		return err
+	}
+	return cluster.Poll(ctx, time.Minute, func(ctx context.Context) error {
+		list, err := b.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{Limit: 1})
+		if err != nil {
+			return err
+		}
+		if len(list.Items) > 0 {
+			return fmt.Errorf("pods left in %s", ns)
+		}
+		return nil
+	})
+}
+
+// bindings records when each pod was first seen bound, and where.
+type bindings struct {
+	want        int
+	all         chan struct{} // closed when want pods are bound
+	mu          sync.Mutex
+	nodes       map[string]string // pod name -> node
+	first, last time.Time
+}
+
+func newBindings(want int) *bindings {
+	return &bindings{want: want, all: make(chan struct{}), nodes: make(map[string]string, want)}
+}
+
+func (bs *bindings) observe(obj any) {
+	p, ok := obj.(*v1.Pod)
+	if !ok || p.Spec.NodeName == "" {
+		return
+	}
+	now := time.Now()
+	bs.mu.Lock()
+	defer bs.mu.Unlock()
+	if _, seen := bs.nodes[p.Name]; seen {
+		return
+	}
+	bs.nodes[p.Name] = p.Spec.NodeName
+	if len(bs.nodes) == 1 {
+		bs.first = now
+	}
+	bs.last = now
+	if len(bs.nodes) == bs.want {
+		close(bs.all)
+	}
+}
+
+func (bs *bindings) count() int {
+	bs.mu.Lock()
+	defer bs.mu.Unlock()
+	return len(bs.nodes)
+}
