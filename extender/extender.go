@@ -38,6 +38,8 @@ type Config struct {
 	Version string
 	// Logger receives request logs; the zero value means klog.Background().
 	Logger klog.Logger
+	// Profiling serves Go's profiles under /debug/pprof/.
+	Profiling bool
 }
 
 // Server answers kube-scheduler's extender calls. It is an http.Handler.
@@ -52,6 +54,7 @@ type Server struct {
 	ready        func() error
 	version      string
 	logger       klog.Logger
+	profiling    bool
 	handler      http.Handler
 }
 
@@ -91,6 +94,7 @@ func New(cfg Config) (*Server, error) {
 		ready:        cfg.Ready,
 		version:      cfg.Version,
 		logger:       cfg.Logger.WithName("extender"),
+		profiling:    cfg.Profiling,
 	}
 	s.handler = s.routes()
 	return s, nil

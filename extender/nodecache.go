@@ -6,7 +6,6 @@ import (
 	"sync/atomic"
 
 	v1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
@@ -81,7 +80,7 @@ func NewNodeCache(client kubernetes.Interface) (*NodeCache, error) {
 	inf := c.factory.Core().V1().Nodes().Informer()
 	// The informer's own store only needs what the policy reads: 5000 full Nodes with their
 	// image lists would cost hundreds of megabytes.
-	if err := inf.SetTransform(slimNode); err != nil {
+	if err := inf.SetTransform(cachedNode); err != nil {
 		return nil, err
 	}
 	reg, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -172,23 +171,27 @@ func (c *NodeCache) delete(obj any) {
 	delete(c.nodes, n.Name)
 }
 
-// slimNode keeps only what the policy reads of a Node.
-func slimNode(obj any) (any, error) {
+// cachedNode is policy.SlimNode without the labels rktsched writes: the policy never
+// classifies by them (a document may not match runtimes on them), they are more than half of
+// a labelled node's labels, and without them the labeler's writes leave the cache alone.
+func cachedNode(obj any) (any, error) {
+	obj, err := policy.SlimNode(obj)
 	n, ok := obj.(*v1.Node)
-	if !ok {
-		return obj, nil
+	if err != nil || !ok {
+		return obj, err
 	}
-	slim := &v1.Node{
-		ObjectMeta: metav1.ObjectMeta{
-			Name:            n.Name,
-			UID:             n.UID,
-			ResourceVersion: n.ResourceVersion,
-			Labels:          n.Labels,
-		},
+	kept := 0
+	for k := range n.Labels {
+		if !policy.OwnedLabel(k) {
+			kept++
+		}
 	}
-	if img, ok := n.Annotations[policy.AnnotationStage1Image]; ok {
-		slim.Annotations = map[string]string{policy.AnnotationStage1Image: img}
+	labels := make(map[string]string, kept)
+	for k, v := range n.Labels {
+		if !policy.OwnedLabel(k) {
+			labels[k] = v
+		}
 	}
-	slim.Status.NodeInfo.ContainerRuntimeVersion = n.Status.NodeInfo.ContainerRuntimeVersion
-	return slim, nil
+	n.Labels = labels
+	return n, nil
 }

@@ -24,6 +24,7 @@ func TestNamesModeUsesTheInformerCache(t *testing.T) {
 	defer cancel()
 	big := realistic.Node(1) // an rkt node with 20 images, conditions, ...
 	big.Name, big.ResourceVersion = "big", ""
+	big.Labels[policy.LabelRuntime] = "rkt" // as the labeler writes it
 	client := fake.NewClientset(node(docker, "docker://1.12.6", ""), node(coreos, "rkt://1.29.0", ""), big)
 	nodes, err := NewNodeCache(client)
 	if err != nil {
@@ -60,6 +61,9 @@ func TestNamesModeUsesTheInformerCache(t *testing.T) {
 	}
 	if n := obj.(*v1.Node); len(n.Status.Images) != 0 || len(n.Status.Conditions) != 0 || n.Status.NodeInfo.ContainerRuntimeVersion != "rkt://1.29.0" {
 		t.Errorf("stored node is not slim: %d images, %d conditions, runtime %q", len(n.Status.Images), len(n.Status.Conditions), n.Status.NodeInfo.ContainerRuntimeVersion)
+	}
+	if n := obj.(*v1.Node); n.Labels[policy.LabelRuntime] != "" || n.Labels[v1.LabelTopologyZone] == "" {
+		t.Errorf("stored node's labels %v: want others' labels kept, rktsched's dropped", n.Labels)
 	}
 
 	// A node created later is judged once the informer sees it; a Docker node that turns

@@ -42,6 +42,7 @@ type Options struct {
 	TLSKeyFile   string
 	ClientCAFile string
 	PodCacheTTL  time.Duration
+	Profiling    bool
 }
 
 // AddFlags registers the extender's flags (and the policy source's) on fs.
@@ -55,6 +56,7 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.TLSKeyFile, "tls-key-file", "", "private key (PEM) of --tls-cert-file")
 	fs.StringVar(&o.ClientCAFile, "client-ca-file", "", "require client certificates signed by a CA in this PEM file; needs --tls-cert-file")
 	fs.DurationVar(&o.PodCacheTTL, "pod-cache-ttl", DefaultPodCacheTTL, "how long a pod's analysis is kept for the later verbs of its scheduling cycle")
+	fs.BoolVar(&o.Profiling, "profiling", false, "serve Go's CPU, heap and goroutine profiles under /debug/pprof/ on --listen")
 }
 
 // Validate reports every invalid setting at once.
@@ -122,6 +124,7 @@ func run(ctx context.Context, client kubernetes.Interface, opts *Options, listen
 		MaxBodyBytes: opts.MaxBodyBytes,
 		Version:      version.Version,
 		Logger:       logger,
+		Profiling:    opts.Profiling,
 	}
 	var watcher *policysource.Watcher
 	if client != nil {

@@ -38,6 +38,7 @@ func TestRoutes(t *testing.T) {
 		{"POST healthz", http.MethodPost, "/healthz", nil, 405, "not allowed"},
 		{"DELETE metrics", http.MethodDelete, "/metrics", nil, 405, "not allowed"},
 		{"unknown path", http.MethodPost, "/bind", nil, 404, "not found"},
+		{"no profiles without --profiling", http.MethodGet, "/debug/pprof/", nil, 404, "not found"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -54,6 +55,18 @@ func TestRoutes(t *testing.T) {
 	serve(t, s, http.MethodGet, "filter", nil)
 	if got := counterValue(t, s.registry, "rktsched_extender_requests_total", map[string]string{"verb": "filter", "code": "405"}); got != 1 {
 		t.Errorf("requests_total{filter,405} = %v, want 1", got)
+	}
+}
+
+func TestProfilingRoutes(t *testing.T) {
+	s, err := New(Config{Policy: policy.NewStore(policy.Default()), PodCacheTTL: time.Minute, MaxBodyBytes: 1 << 20, Profiling: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{"debug/pprof/": "goroutine", "debug/pprof/heap?debug=1": "heap profile"} {
+		if rec := serve(t, s, http.MethodGet, path, nil); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("GET /%s = %d, want 200 containing %q", path, rec.Code, want)
+		}
 	}
 }
 

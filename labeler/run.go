@@ -64,7 +64,8 @@ func run(parent context.Context, client kubernetes.Interface, opts *Options, ln 
 	if err != nil {
 		return err
 	}
-	factory := informers.NewSharedInformerFactory(client, 0)
+	// The labeler reads of a Node only what the policy reads and its name.
+	factory := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(policy.SlimNode))
 	ctrl, err := NewController(client, factory.Core().V1().Nodes(), store, recorder, ControllerOptions{
 		DryRun:       opts.DryRun,
 		Out:          stdout,

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // Label keys, annotations and their prefixes: contracts that operators and scripts rely on.
@@ -144,4 +145,28 @@ func SanitizeLabelValue(s string) string {
 
 func isAlnum(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// SlimNode is an informer transform (cache.TransformFunc) that keeps of a Node only what the
+// policy reads (labels, the stage1 annotation, the runtime version) and what identifies it:
+// 5000 full Nodes with their image lists and conditions would cost hundreds of megabytes.
+// Other objects pass unchanged.
+func SlimNode(obj any) (any, error) {
+	n, ok := obj.(*v1.Node)
+	if !ok {
+		return obj, nil
+	}
+	slim := &v1.Node{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:            n.Name,
+			UID:             n.UID,
+			ResourceVersion: n.ResourceVersion,
+			Labels:          n.Labels,
+		},
+	}
+	if img, ok := n.Annotations[AnnotationStage1Image]; ok {
+		slim.Annotations = map[string]string{AnnotationStage1Image: img}
+	}
+	slim.Status.NodeInfo.ContainerRuntimeVersion = n.Status.NodeInfo.ContainerRuntimeVersion
+	return slim, nil
 }

@@ -32,6 +32,7 @@ type bench struct {
 	extender, labeler *cluster.Component
 	nodeNames         []string                 // of the nodes created, by index
 	classOf           map[string]*policy.Class // by node name, under the default policy
+	profileDir        string
 }
 
 func newBench(ctx context.Context, c *cluster.Cluster, root, ours string, logf func(string, ...any)) (*bench, error) {
@@ -46,6 +47,7 @@ func newBench(ctx context.Context, c *cluster.Cluster, root, ours string, logf f
 }
 
 func (b *bench) run(ctx context.Context, o options) error {
+	b.profileDir = o.profileDir
 	if err := b.createNodes(ctx, 0, o.nodes); err != nil {
 		return err
 	}
@@ -101,9 +103,13 @@ func (b *bench) startRktsched(ctx context.Context) error {
 			return err
 		}
 	}
+	var extenderArgs []string
+	if b.profileDir != "" {
+		extenderArgs = []string{"--profiling"}
+	}
 	if b.extender, err = b.c.StartComponent(ctx, cluster.ComponentSpec{
 		Name: cluster.ExtenderBinary, Binary: filepath.Join(b.ours, cluster.ExtenderBinary),
-		Kubeconfig: kubeconfig[cluster.ExtenderBinary],
+		Kubeconfig: kubeconfig[cluster.ExtenderBinary], Args: extenderArgs,
 	}); err != nil {
 		return err
 	}
@@ -222,6 +228,8 @@ func (b *bench) labelerCounters(ctx context.Context) (writes, syncs float64, err
 type memoryResult struct {
 	nodes             int
 	extender, labeler cluster.Memory
+	// extenderHeap is the extender's live Go heap (go_memstats_heap_inuse_bytes).
+	extenderHeap float64
 }
 
 // extenderMemory grows the cluster to total nodes and reads the extender's (and the
@@ -253,8 +261,11 @@ func (b *bench) extenderMemory(ctx context.Context, have, total int) (memoryResu
 	if r.labeler, err = cluster.MemoryOf(b.labeler.Pid()); err != nil {
 		return r, err
 	}
-	b.logf("with %d nodes: extender RSS %s (peak %s), labeler RSS %s (peak %s)", total,
-		mib(r.extender.RSS), mib(r.extender.PeakRSS), mib(r.labeler.RSS), mib(r.labeler.PeakRSS))
+	if r.extenderHeap, _, err = cluster.MetricSum(ctx, b.extender.URL, "go_memstats_heap_inuse_bytes"); err != nil {
+		return r, err
+	}
+	b.logf("with %d nodes: extender RSS %s (peak %s, Go heap in use %s), labeler RSS %s (peak %s)", total,
+		mib(r.extender.RSS), mib(r.extender.PeakRSS), mib(int64(r.extenderHeap)), mib(r.labeler.RSS), mib(r.labeler.PeakRSS))
 	return r, nil
 }
 

@@ -26,6 +26,8 @@ import (
 type options struct {
 	nodes, pods, rounds, rssNodes int
 	heartbeats                    time.Duration
+	// profileDir, if set, receives a CPU profile of kube-scheduler's first seconds in each run.
+	profileDir string
 }
 
 func main() {
@@ -35,6 +37,7 @@ func main() {
 	flag.IntVar(&o.rounds, "rounds", 3, "rounds of the three interleaved scheduling runs")
 	flag.DurationVar(&o.heartbeats, "heartbeats", time.Minute, "how long every node sends heartbeats while the labeler's writes are counted")
 	flag.IntVar(&o.rssNodes, "rss-nodes", 5000, "nodes in the cluster when the extender's memory is read")
+	flag.StringVar(&o.profileDir, "profile-dir", "", "write a 3-second CPU profile of kube-scheduler in each run here (go tool pprof)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

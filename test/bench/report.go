@@ -8,6 +8,9 @@ import (
 	"time"
 )
 
+// cpuProcesses are the processes whose CPU time the report shows.
+var cpuProcesses = []string{"kube-scheduler", "kube-apiserver", "etcd", "rktsched-extender", "rktsched-labeler"}
+
 // Targets from the performance issue.
 const (
 	targetNamesRatio = 0.8
@@ -22,6 +25,22 @@ func report(o options, runs []runResult, hb heartbeatResult, mem memoryResult) {
 	for _, r := range runs {
 		fmt.Fprintf(tw, "%d\t%s\t%v\t%v\t%.0f\t%d\t%v\t\n", r.round, r.mode, r.wall.Round(time.Millisecond),
 			r.steady.Round(time.Millisecond), r.podsPerSecond(), r.misplaced, r.extenderTime.Round(time.Millisecond))
+	}
+	_ = tw.Flush()
+
+	fmt.Printf("\nCPU time per pod bound (ms), by process:\n")
+	tw = tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "round\tmode\t")
+	for _, p := range cpuProcesses {
+		fmt.Fprintf(tw, "%s\t", p)
+	}
+	fmt.Fprintln(tw)
+	for _, r := range runs {
+		fmt.Fprintf(tw, "%d\t%s\t", r.round, r.mode)
+		for _, p := range cpuProcesses {
+			fmt.Fprintf(tw, "%.2f\t", float64(r.cpu[p].Microseconds())/1000/float64(r.pods))
+		}
+		fmt.Fprintln(tw)
 	}
 	_ = tw.Flush()
 
@@ -48,8 +67,8 @@ func report(o options, runs []runResult, hb heartbeatResult, mem memoryResult) {
 		int(median(misplacedOf(runs, withoutExtender))), o.pods)
 	fmt.Printf("labeler during %v of heartbeats (%d node status updates): %.0f syncs, %.0f API writes (target 0)\n",
 		o.heartbeats, hb.updates, hb.syncs, hb.writes)
-	fmt.Printf("extender with %d nodes cached: RSS %s, peak %s (target ≤ %s%s); labeler RSS %s, peak %s\n",
-		mem.nodes, mib(mem.extender.RSS), mib(mem.extender.PeakRSS), mib(targetRSS), missed(mem.extender.PeakRSS <= targetRSS),
+	fmt.Printf("extender with %d nodes cached: RSS %s, peak %s (target ≤ %s%s), Go heap in use %s; labeler RSS %s, peak %s\n",
+		mem.nodes, mib(mem.extender.RSS), mib(mem.extender.PeakRSS), mib(targetRSS), missed(mem.extender.PeakRSS <= targetRSS), mib(int64(mem.extenderHeap)),
 		mib(mem.labeler.RSS), mib(mem.labeler.PeakRSS))
 	names, nodes := median(ratios[namesMode]), median(ratios[nodesMode])
 	fmt.Printf("names-mode ratio target ≥ %.1f%s\n\n", targetNamesRatio, missed(names >= targetNamesRatio))

@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -49,6 +52,8 @@ type runResult struct {
 	misplaced int
 	// extenderTime is the extender's own time answering this run's requests.
 	extenderTime time.Duration
+	// cpu is the CPU time each process used during the run, by process name.
+	cpu map[string]time.Duration
 }
 
 // podsPerSecond is the steady binding rate.
@@ -148,13 +153,33 @@ func (b *bench) schedule(ctx context.Context, config []byte, m mode, round int, 
 	if err != nil {
 		return r, err
 	}
+	cpu0, err := b.cpuTimes()
+	if err != nil {
+		return r, err
+	}
 	start := time.Now()
 	name := fmt.Sprintf("kube-scheduler-%d-%s", round, m)
-	sched, err := b.c.StartSchedulerConfig(ctx, name, config, "--v=1")
+	args := []string{"--v=1"}
+	if b.profileDir != "" {
+		args = append(args, "--authorization-always-allow-paths=/healthz,/debug/pprof/*")
+	}
+	sched, err := b.c.StartSchedulerConfig(ctx, name, config, args...)
 	if err != nil {
 		return r, err
 	}
 	defer sched.Stop(5 * time.Second)
+	if b.profileDir != "" {
+		var profiles sync.WaitGroup
+		defer profiles.Wait()
+		for _, comp := range []*cluster.Component{sched, b.extender} {
+			file := filepath.Join(b.profileDir, fmt.Sprintf("%s-%d-%s.pprof", filepath.Base(comp.Name), round, m))
+			profiles.Go(func() {
+				if err := profile(ctx, comp, file); err != nil {
+					b.logf("profile of %s: %v", comp.Name, err)
+				}
+			})
+		}
+	}
 	select {
 	case <-binds.all:
 	case <-sched.Done():
@@ -164,6 +189,14 @@ func (b *bench) schedule(ctx context.Context, config []byte, m mode, round int, 
 	case <-ctx.Done():
 		return r, ctx.Err()
 	}
+	cpu1, err := b.cpuTimes()
+	if err != nil {
+		return r, err
+	}
+	r.cpu = map[string]time.Duration{}
+	for name, t := range cpu1 {
+		r.cpu[name] = t - cpu0[name]
+	}
 	busy1, _, err := cluster.MetricSum(ctx, b.extender.URL, extenderSecondsMetric)
 	if err != nil {
 		return r, err
@@ -172,6 +205,27 @@ func (b *bench) schedule(ctx context.Context, config []byte, m mode, round int, 
 	r.wall, r.steady = binds.last.Sub(start), binds.last.Sub(binds.first)
 	r.misplaced = b.misplaced(pods, binds.nodes)
 	return r, nil
+}
+
+// cpuTimes returns the CPU time used so far by each running process of the cluster, by
+// name; every kube-scheduler counts as "kube-scheduler".
+func (b *bench) cpuTimes() (map[string]time.Duration, error) {
+	out := map[string]time.Duration{}
+	for _, p := range b.c.Processes() {
+		if !p.Running() {
+			continue
+		}
+		t, err := cluster.CPUTimeOf(p.Pid())
+		if err != nil {
+			return nil, err
+		}
+		name := p.Name
+		if strings.HasPrefix(name, "kube-scheduler") {
+			name = "kube-scheduler"
+		}
+		out[name] += t
+	}
+	return out, nil
 }
 
 // misplaced counts pods bound to a node the default policy says cannot run them.
@@ -240,4 +294,25 @@ func (bs *bindings) count() int {
 	bs.mu.Lock()
 	defer bs.mu.Unlock()
 	return len(bs.nodes)
+}
+
+// profile writes a 3-second CPU profile of comp to path.
+func profile(ctx context.Context, comp *cluster.Component, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, comp.URL+"/debug/pprof/profile?seconds=3", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := comp.Client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", req.URL, resp.Status)
+	}
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, data, 0o644)
 }

@@ -53,8 +53,9 @@ func Parallel(ctx context.Context, n, workers int, fn func(ctx context.Context, 
 
 // StartSchedulerConfig runs kube-scheduler with the given KubeSchedulerConfiguration (whose
 // clientConnection.kubeconfig should be SchedulerKubeconfig) and waits until it is healthy.
-// name names its log and config files.
-func (c *Cluster) StartSchedulerConfig(ctx context.Context, name string, config []byte, extraArgs ...string) (*Process, error) {
+// name names its log and config files. The Component's URL is its secure port, whose
+// certificate is self-signed (the Component's Client does not verify it).
+func (c *Cluster) StartSchedulerConfig(ctx context.Context, name string, config []byte, extraArgs ...string) (*Component, error) {
 	cfgPath := filepath.Join(c.Dir, name+".yaml")
 	if err := os.WriteFile(cfgPath, config, 0o600); err != nil {
 		return nil, err
@@ -68,13 +69,14 @@ func (c *Cluster) StartSchedulerConfig(ctx context.Context, name string, config 
 	if err != nil {
 		return nil, err
 	}
-	// /healthz is always allowed without credentials; the serving certificate is
-	// self-signed.
-	insecure := &http.Client{Timeout: time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
-	if err := waitHTTP(ctx, p, 30*time.Second, insecure, "https://127.0.0.1:"+strconv.Itoa(port)+"/healthz"); err != nil {
+	comp := &Component{Process: p, URL: "https://127.0.0.1:" + strconv.Itoa(port), Port: port,
+		Client: &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}}
+	// /healthz is always allowed without credentials.
+	probe := &http.Client{Timeout: time.Second, Transport: comp.Client.Transport}
+	if err := waitHTTP(ctx, p, 30*time.Second, probe, comp.URL+"/healthz"); err != nil {
 		return nil, err
 	}
-	return p, nil
+	return comp, nil
 }
 
 // SchedulerKubeconfig is a kubeconfig for the user system:kube-scheduler.
@@ -108,4 +110,31 @@ func MemoryOf(pid int) (Memory, error) {
 		}
 	}
 	return m, sc.Err()
+}
+
+// clockTicks is USER_HZ, the unit of /proc/<pid>/stat times: 100 on every Linux
+// architecture Go supports.
+const clockTicks = 100
+
+// CPUTimeOf returns the user plus system CPU time a process has used (Linux).
+func CPUTimeOf(pid int) (time.Duration, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces; the fields after its ')' do not.
+	fields := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
+	// fields[0] is field 3 (state); utime and stime are fields 14 and 15.
+	if len(fields) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(fields))
+	}
+	var ticks int64
+	for _, f := range fields[11:13] {
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / clockTicks, nil
 }

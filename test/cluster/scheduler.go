@@ -120,5 +120,9 @@ func (c *Cluster) StartSchedulerWith(ctx context.Context, repoRoot string, opts 
 		name += "-https"
 	}
 	name += "-nodecache-" + strconv.FormatBool(opts.NodeCacheCapable)
-	return c.StartSchedulerConfig(ctx, name, cfg, "--v=2")
+	comp, err := c.StartSchedulerConfig(ctx, name, cfg, "--v=2")
+	if err != nil {
+		return nil, err
+	}
+	return comp.Process, nil
 }
