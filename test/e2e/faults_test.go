@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 
+	"github.com/rktsched/rktsched/internal/testpki"
 	"github.com/rktsched/rktsched/policy"
 	"github.com/rktsched/rktsched/policysource"
 	"github.com/rktsched/rktsched/test/cluster"
@@ -405,7 +406,7 @@ func testHTTPS(ctx context.Context, t *testing.T, e *env) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	pki, err := cluster.NewPKI(dir)
+	pki, err := testpki.New(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

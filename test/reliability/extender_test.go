@@ -28,6 +28,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 
+	"github.com/rktsched/rktsched/internal/testpki"
 	"github.com/rktsched/rktsched/test/cluster"
 )
 
@@ -275,7 +276,7 @@ func TestConcurrentFlood(t *testing.T) {
 // with such a certificate is served.
 func TestClientCertificates(t *testing.T) {
 	dir := t.TempDir()
-	pki, err := cluster.NewPKI(dir)
+	pki, err := testpki.New(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +293,7 @@ func TestClientCertificates(t *testing.T) {
 	} else {
 		t.Logf("client without a certificate refused: %v", err)
 	}
-	stranger, err := cluster.NewPKI(t.TempDir())
+	stranger, err := testpki.New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package cluster
+package testpki
 
 import (
 	"crypto/tls"
@@ -12,7 +12,7 @@ import (
 // TestPKI: an HTTPS server with the server certificate that requires client certificates
 // from the CA serves a client with the client certificate and refuses one without.
 func TestPKI(t *testing.T) {
-	p, err := NewPKI(t.TempDir())
+	p, err := New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,6 @@
-package cluster
+// Package testpki makes throwaway certificate authorities and certificates for tests of
+// rktsched's HTTPS serving and client certificates.
+package testpki
 
 import (
 	"crypto/ecdsa"
@@ -26,9 +28,9 @@ type PKI struct {
 	Client                        tls.Certificate
 }
 
-// NewPKI makes a CA and certificates valid for a day in dir: ca.crt, server.crt/.key
+// New makes a CA and certificates valid for a day in dir: ca.crt, server.crt/.key
 // (127.0.0.1 and localhost) and client.crt/.key.
-func NewPKI(dir string) (*PKI, error) {
+func New(dir string) (*PKI, error) {
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
