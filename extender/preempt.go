@@ -36,9 +36,9 @@ func (s *Server) preempt(w http.ResponseWriter, r *http.Request, st *stats) erro
 	var err error
 	switch {
 	case meta != nil:
-		err = s.preemptMeta(&c, meta, out, st)
+		err = s.keptVictims(&c, meta, false, out, st)
 	case full != nil:
-		err = s.preemptFull(&c, full, out, st)
+		err = s.keptVictims(&c, full, true, out, st)
 	}
 	if err != nil {
 		return badRequest("malformed victims: %v", err)
@@ -76,9 +76,10 @@ func (s *Server) keep(c *call, name []byte, st *stats) bool {
 	return true
 }
 
-// preemptMeta keeps the MetaVictims of kept nodes byte for byte, once they are checked to be
-// what encoding/json would accept.
-func (s *Server) preemptMeta(c *call, victims []byte, out *buffer, st *stats) error {
+// keptVictims answers the victims of the nodes preemption may keep, from an object keyed by
+// node name: MetaVictims are kept byte for byte once checked to be what encoding/json would
+// accept; full Victims (full) are turned into MetaVictims (their pods' UIDs).
+func (s *Server) keptVictims(c *call, victims []byte, full bool, out *buffer, st *stats) error {
 	var sc jsonscan.Scanner
 	sc.Reset(victims)
 	if err := sc.EnterObject(); err != nil {
@@ -90,16 +91,23 @@ func (s *Server) preemptMeta(c *call, victims []byte, out *buffer, st *stats) er
 		if err != nil || !ok {
 			return err
 		}
-		sc.Peek()
-		start := sc.Pos()
-		if err := checkMetaVictims(&sc); err != nil {
+		mark := len(out.b)
+		out.b = appendKey(out.b, name, kept == 0)
+		if full {
+			err = appendMetaVictims(&sc, out)
+		} else {
+			sc.Peek()
+			start := sc.Pos()
+			err = checkMetaVictims(&sc)
+			out.b = append(out.b, sc.Data()[start:sc.Pos()]...)
+		}
+		if err != nil {
 			return err
 		}
 		if !s.keep(c, nameKey(name, esc), st) {
+			out.b = out.b[:mark]
 			continue
 		}
-		out.b = appendKey(out.b, name, kept == 0)
-		out.b = append(out.b, sc.Data()[start:sc.Pos()]...)
 		kept++
 	}
 }
@@ -120,32 +128,6 @@ func checkMetaVictims(sc *jsonscan.Scanner) error {
 		}
 		return err
 	})
-}
-
-// preemptFull turns the Victims of kept nodes into MetaVictims (their pods' UIDs).
-func (s *Server) preemptFull(c *call, victims []byte, out *buffer, st *stats) error {
-	var sc jsonscan.Scanner
-	sc.Reset(victims)
-	if err := sc.EnterObject(); err != nil {
-		return err
-	}
-	kept := 0
-	for first := true; ; first = false {
-		name, esc, ok, err := sc.NextKey(first)
-		if err != nil || !ok {
-			return err
-		}
-		mark := len(out.b)
-		out.b = appendKey(out.b, name, kept == 0)
-		if err := appendMetaVictims(&sc, out); err != nil {
-			return err
-		}
-		if !s.keep(c, nameKey(name, esc), st) {
-			out.b = out.b[:mark]
-			continue
-		}
-		kept++
-	}
 }
 
 // appendMetaVictims reads one Victims value and appends it as MetaVictims.
