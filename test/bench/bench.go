@@ -126,7 +126,7 @@ func (b *bench) startRktsched(ctx context.Context) error {
 func (b *bench) waitForLabels(ctx context.Context, n int) error {
 	start := time.Now()
 	for {
-		unlabelled, err := b.unlabelled(ctx)
+		unlabelled, _, err := cluster.Unlabelled(ctx, b.client, policy.Default())
 		if err != nil {
 			return err
 		}
@@ -141,28 +141,6 @@ func (b *bench) waitForLabels(ctx context.Context, n int) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(2 * time.Second):
-		}
-	}
-}
-
-func (b *bench) unlabelled(ctx context.Context) (int, error) {
-	count := 0
-	opts := metav1.ListOptions{Limit: 500}
-	for {
-		list, err := b.client.CoreV1().Nodes().List(ctx, opts)
-		if err != nil {
-			return 0, err
-		}
-		for i := range list.Items {
-			for k, v := range policy.Default().Profile(&list.Items[i]).Labels() {
-				if list.Items[i].Labels[k] != v {
-					count++
-					break
-				}
-			}
-		}
-		if opts.Continue = list.Continue; opts.Continue == "" {
-			return count, nil
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/rktsched/rktsched/policy"
 )
@@ -111,4 +112,31 @@ func (c *Cluster) CreateNodes(ctx context.Context, specs []NodeSpec) error {
 		}
 	}
 	return nil
+}
+
+// Unlabelled counts the nodes that lack a label p gives them (or carry another value), and
+// says what is wrong with one of them; it lists in pages of 500 Nodes.
+func Unlabelled(ctx context.Context, client kubernetes.Interface, p *policy.Policy) (count int, example string, err error) {
+	opts := metav1.ListOptions{Limit: 500}
+	for {
+		list, err := client.CoreV1().Nodes().List(ctx, opts)
+		if err != nil {
+			return 0, "", err
+		}
+		for i := range list.Items {
+			n := &list.Items[i]
+			for k, v := range p.Profile(n).Labels() {
+				if n.Labels[k] != v {
+					if count == 0 {
+						example = fmt.Sprintf("node %s: %s=%q, want %q", n.Name, k, n.Labels[k], v)
+					}
+					count++
+					break
+				}
+			}
+		}
+		if opts.Continue = list.Continue; opts.Continue == "" {
+			return count, example, nil
+		}
+	}
 }
