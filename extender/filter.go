@@ -19,15 +19,12 @@ var notCachedJSON = []byte(`"` + notCachedReason + `"`)
 // preemption can give a node a capability its runtime lacks.
 func (s *Server) filter(w http.ResponseWriter, r *http.Request, st *stats) error {
 	var c call
-	if err := s.readCall(w, r, &c, "Pod", "Nodes", "NodeNames"); err != nil {
+	if err := s.readCall(w, r, &c, st, "Nodes", "NodeNames"); err != nil {
 		return err
 	}
 	defer c.release()
-	st.pod = c.meta.ref()
 	nodes, names := c.members[1], c.members[2]
 	switch {
-	case nodes != nil && names != nil:
-		return badRequest("the request has both Nodes and NodeNames")
 	case names != nil:
 		return s.filterNames(w, &c, names, st)
 	case nodes != nil:

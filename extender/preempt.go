@@ -21,15 +21,11 @@ import (
 // preemption off.
 func (s *Server) preempt(w http.ResponseWriter, r *http.Request, st *stats) error {
 	var c call
-	if err := s.readCall(w, r, &c, "Pod", "NodeNameToVictims", "NodeNameToMetaVictims"); err != nil {
+	if err := s.readCall(w, r, &c, st, "NodeNameToVictims", "NodeNameToMetaVictims"); err != nil {
 		return err
 	}
 	defer c.release()
-	st.pod = c.meta.ref()
 	full, meta := c.members[1], c.members[2]
-	if full != nil && meta != nil {
-		return badRequest("the request has both NodeNameToVictims and NodeNameToMetaVictims")
-	}
 	out := getBuffer()
 	defer out.release()
 	out.b = append(out.b, `{"NodeNameToMetaVictims":{`...)

@@ -13,15 +13,11 @@ var unknownScore = []byte("0")
 // does not fit at all.
 func (s *Server) prioritize(w http.ResponseWriter, r *http.Request, st *stats) error {
 	var c call
-	if err := s.readCall(w, r, &c, "Pod", "Nodes", "NodeNames"); err != nil {
+	if err := s.readCall(w, r, &c, st, "Nodes", "NodeNames"); err != nil {
 		return err
 	}
 	defer c.release()
-	st.pod = c.meta.ref()
 	nodes, names := c.members[1], c.members[2]
-	if nodes != nil && names != nil {
-		return badRequest("the request has both Nodes and NodeNames")
-	}
 	if nodes == nil && names == nil {
 		return badRequest("the request has neither Nodes nor NodeNames")
 	}

@@ -122,15 +122,16 @@ type call struct {
 
 func (c *call) release() { c.body.release() }
 
-// readCall reads a request whose top-level members are "Pod" followed by names, loads the
-// policy once for the whole request and analyses the pod.
-func (s *Server) readCall(w http.ResponseWriter, r *http.Request, c *call, names ...string) error {
+// readCall reads a request whose top-level members are "Pod" and the two alternatives a
+// and b (one payload mode each, members[1] and members[2]), loads the policy once for the
+// whole request, analyses the pod and names it in st. A request with both a and b is refused.
+func (s *Server) readCall(w http.ResponseWriter, r *http.Request, c *call, st *stats, a, b string) error {
 	body, err := s.readBody(w, r)
 	if err != nil {
 		return err
 	}
 	c.body = body
-	if err := readMembers(body.b, names, c.members[:len(names)]); err != nil {
+	if err := readMembers(body.b, []string{"Pod", a, b}, c.members[:]); err != nil {
 		body.release()
 		return badRequest("malformed JSON: %v", err)
 	}
@@ -142,6 +143,11 @@ func (s *Server) readCall(w http.ResponseWriter, r *http.Request, c *call, names
 	if c.pod, c.meta, err = s.analyze(c.members[0], c.policy); err != nil {
 		body.release()
 		return badRequest("%v", err)
+	}
+	st.pod = c.meta.ref()
+	if c.members[1] != nil && c.members[2] != nil {
+		body.release()
+		return badRequest("the request has both %s and %s", a, b)
 	}
 	return nil
 }
