@@ -37,7 +37,7 @@ func TestConcurrentRequests(t *testing.T) {
 			if i%3 == 0 {
 				n.Annotations[policy.AnnotationStage1Image] = "coreos.com/rkt/stage1-fly:1.29.0"
 			}
-			s.nodes.set(n)
+			s.nodes.update(n)
 			if i%50 == 0 {
 				p := policies[i/50%2]
 				s.store.Set(p)

@@ -136,9 +136,18 @@ func newTestServer(t testing.TB, standalone bool, nodes ...*v1.Node) *Server {
 func staticNodeCache(nodes ...*v1.Node) *NodeCache {
 	c := &NodeCache{nodes: map[string]*nodeEntry{}, synced: func() bool { return true }}
 	for _, n := range nodes {
-		c.set(n)
+		c.update(n)
 	}
 	return c
+}
+
+// update hands n to the cache as its informer does: through the transform.
+func (c *NodeCache) update(n *v1.Node) {
+	e, err := c.transform(n)
+	if err != nil {
+		panic(err)
+	}
+	c.set(e)
 }
 
 // Request bodies as kube-scheduler sends them (it uses encoding/json on the same types).

@@ -4,8 +4,10 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"unique"
 
 	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
@@ -16,12 +18,14 @@ import (
 
 // nodeEntry is what the policy reads of a node, and its profile under the last policy that
 // asked. When any field the policy reads changes, the entry is replaced, not changed.
+//
+// It is also all the node informer stores of a Node: ObjectMeta, which lets the informer key
+// it, holds only the name, the resourceVersion and the labels other than rktsched's.
 type nodeEntry struct {
-	resourceVersion string
-	runtimeVersion  string
-	labels          map[string]string
-	stage1Image     string
-	classified      atomic.Pointer[classified]
+	metav1.ObjectMeta
+	runtimeVersion string
+	stage1Image    string
+	classified     atomic.Pointer[classified]
 }
 
 type classified struct {
@@ -34,26 +38,44 @@ func (e *nodeEntry) profile(p *policy.Policy) policy.NodeProfile {
 	if c := e.classified.Load(); c != nil && c.policy == p {
 		return c.profile
 	}
-	np := p.Classify(e.runtimeVersion, e.labels, e.stage1Image)
+	np := p.Classify(e.runtimeVersion, e.Labels, e.stage1Image)
 	e.classified.Store(&classified{policy: p, profile: np})
 	return np
 }
 
+// entryOf is n's entry. The labels rktsched writes are left out: the policy never classifies
+// by them (a document may not match runtimes on them), they are more than half of a labelled
+// node's labels, and without them the labeler's writes leave the entry as it was. Strings
+// are interned: thousands of nodes share a dozen label keys and a few values.
 func entryOf(n *v1.Node) *nodeEntry {
-	return &nodeEntry{
-		resourceVersion: n.ResourceVersion,
-		runtimeVersion:  n.Status.NodeInfo.ContainerRuntimeVersion,
-		labels:          n.Labels,
-		stage1Image:     n.Annotations[policy.AnnotationStage1Image],
+	e := &nodeEntry{
+		runtimeVersion: intern(n.Status.NodeInfo.ContainerRuntimeVersion),
+		stage1Image:    intern(n.Annotations[policy.AnnotationStage1Image]),
 	}
+	e.Name, e.ResourceVersion = intern(n.Name), n.ResourceVersion
+	kept := 0
+	for k := range n.Labels {
+		if !policy.OwnedLabel(k) {
+			kept++
+		}
+	}
+	e.Labels = make(map[string]string, kept)
+	for k, v := range n.Labels {
+		if !policy.OwnedLabel(k) {
+			e.Labels[intern(k)] = intern(v)
+		}
+	}
+	return e
 }
 
+func intern(s string) string { return unique.Make(s).Value() }
+
 func (e *nodeEntry) sameFields(o *nodeEntry) bool {
-	if e.runtimeVersion != o.runtimeVersion || e.stage1Image != o.stage1Image || len(e.labels) != len(o.labels) {
+	if e.runtimeVersion != o.runtimeVersion || e.stage1Image != o.stage1Image || len(e.Labels) != len(o.Labels) {
 		return false
 	}
-	for k, v := range e.labels {
-		if w, ok := o.labels[k]; !ok || w != v {
+	for k, v := range e.Labels {
+		if w, ok := o.Labels[k]; !ok || w != v {
 			return false
 		}
 	}
@@ -78,9 +100,9 @@ func NewNodeCache(client kubernetes.Interface) (*NodeCache, error) {
 		nodes:   map[string]*nodeEntry{},
 	}
 	inf := c.factory.Core().V1().Nodes().Informer()
-	// The informer's own store only needs what the policy reads: 5000 full Nodes with their
-	// image lists would cost hundreds of megabytes.
-	if err := inf.SetTransform(cachedNode); err != nil {
+	// The informer stores entries, not Nodes: 5000 full Nodes with their image lists would
+	// cost hundreds of megabytes, and one copy of the labels is enough.
+	if err := inf.SetTransform(c.transform); err != nil {
 		return nil, err
 	}
 	reg, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -137,61 +159,44 @@ func (c *NodeCache) classifyAll(p *policy.Policy) {
 	}
 }
 
-func (c *NodeCache) set(obj any) {
+// transform turns the informer's Nodes into entries. An entry whose policy inputs did not
+// change (heartbeats, status updates, rktsched's own labels) takes over the previous one's
+// labels and profile, so nothing is classified or kept twice.
+func (c *NodeCache) transform(obj any) (any, error) {
 	n, ok := obj.(*v1.Node)
+	if !ok {
+		return obj, nil // already an entry (transforms must be idempotent), or a tombstone
+	}
+	e := entryOf(n)
+	c.mu.RLock()
+	old := c.nodes[e.Name]
+	c.mu.RUnlock()
+	if old != nil && old.sameFields(e) {
+		e.Labels = old.Labels
+		e.classified.Store(old.classified.Load())
+	}
+	return e, nil
+}
+
+func (c *NodeCache) set(obj any) {
+	e, ok := obj.(*nodeEntry)
 	if !ok {
 		return
 	}
-	e := entryOf(n)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if old := c.nodes[n.Name]; old != nil {
-		if old.resourceVersion == e.resourceVersion {
-			return // a resync: nothing changed
-		}
-		if old.sameFields(e) {
-			// Heartbeats and status updates: keep the entry and its profiles.
-			old.resourceVersion = e.resourceVersion
-			return
-		}
-	}
-	c.nodes[n.Name] = e
+	c.nodes[e.Name] = e
 }
 
 func (c *NodeCache) delete(obj any) {
 	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 		obj = t.Obj
 	}
-	n, ok := obj.(*v1.Node)
+	e, ok := obj.(*nodeEntry)
 	if !ok {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	delete(c.nodes, n.Name)
-}
-
-// cachedNode is policy.SlimNode without the labels rktsched writes: the policy never
-// classifies by them (a document may not match runtimes on them), they are more than half of
-// a labelled node's labels, and without them the labeler's writes leave the cache alone.
-func cachedNode(obj any) (any, error) {
-	obj, err := policy.SlimNode(obj)
-	n, ok := obj.(*v1.Node)
-	if err != nil || !ok {
-		return obj, err
-	}
-	kept := 0
-	for k := range n.Labels {
-		if !policy.OwnedLabel(k) {
-			kept++
-		}
-	}
-	labels := make(map[string]string, kept)
-	for k, v := range n.Labels {
-		if !policy.OwnedLabel(k) {
-			labels[k] = v
-		}
-	}
-	n.Labels = labels
-	return n, nil
+	delete(c.nodes, e.Name)
 }

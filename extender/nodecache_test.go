@@ -3,6 +3,8 @@ package extender
 import (
 	"context"
 	"net/http"
+	"reflect"
+	"runtime"
 	"testing"
 	"time"
 
@@ -54,16 +56,20 @@ func TestNamesModeUsesTheInformerCache(t *testing.T) {
 		t.Errorf("FailedNodes = %v, want the node not created yet", res.FailedNodes)
 	}
 
-	// The cache keeps only what the policy reads of a Node.
+	// The informer stores entries: only what the policy reads of a Node.
 	obj, ok, err := nodes.factory.Core().V1().Nodes().Informer().GetStore().GetByKey("big")
 	if err != nil || !ok {
 		t.Fatalf("big node not in the informer store: %v", err)
 	}
-	if n := obj.(*v1.Node); len(n.Status.Images) != 0 || len(n.Status.Conditions) != 0 || n.Status.NodeInfo.ContainerRuntimeVersion != "rkt://1.29.0" {
-		t.Errorf("stored node is not slim: %d images, %d conditions, runtime %q", len(n.Status.Images), len(n.Status.Conditions), n.Status.NodeInfo.ContainerRuntimeVersion)
+	e, ok := obj.(*nodeEntry)
+	if !ok {
+		t.Fatalf("the informer stores a %T, want *nodeEntry", obj)
 	}
-	if n := obj.(*v1.Node); n.Labels[policy.LabelRuntime] != "" || n.Labels[v1.LabelTopologyZone] == "" {
-		t.Errorf("stored node's labels %v: want others' labels kept, rktsched's dropped", n.Labels)
+	if e.runtimeVersion != "rkt://1.29.0" || e.Labels[policy.LabelRuntime] != "" || e.Labels[v1.LabelTopologyZone] == "" {
+		t.Errorf("stored entry: runtime %q, labels %v: want the runtime, others' labels kept, rktsched's dropped", e.runtimeVersion, e.Labels)
+	}
+	if e != nodes.nodes["big"] {
+		t.Errorf("the informer's store and the cache hold different entries for one node")
 	}
 
 	// A node created later is judged once the informer sees it; a Docker node that turns
@@ -99,6 +105,8 @@ func TestNamesModeUsesTheInformerCache(t *testing.T) {
 	}
 }
 
+// TestNodeCacheKeepsProfilesAcrossHeartbeats: updates that change nothing the policy reads
+// (heartbeats, rktsched's own labels) keep the node's profile and share its labels.
 func TestNodeCacheKeepsProfilesAcrossHeartbeats(t *testing.T) {
 	c := staticNodeCache(node(coreos, "rkt://1.29.0", ""))
 	p := policy.Default()
@@ -107,13 +115,24 @@ func TestNodeCacheKeepsProfilesAcrossHeartbeats(t *testing.T) {
 	heartbeat := node(coreos, "rkt://1.29.0", "")
 	heartbeat.ResourceVersion = "2"
 	heartbeat.Status.Conditions = []v1.NodeCondition{{Type: v1.NodeReady, Status: v1.ConditionTrue}}
-	c.set(heartbeat)
-	if c.nodes[coreos] != e {
-		t.Errorf("a heartbeat replaced the entry; want it kept with its profile")
+	c.update(heartbeat)
+	labelled := node(coreos, "rkt://1.29.0", "")
+	labelled.ResourceVersion = "3"
+	labelled.Labels[policy.LabelRuntime] = "rkt"
+	c.update(labelled)
+	kept := c.nodes[coreos]
+	if kept.ResourceVersion != "3" {
+		t.Errorf("entry at resourceVersion %q, want 3", kept.ResourceVersion)
+	}
+	if kept.classified.Load() != e.classified.Load() {
+		t.Errorf("a heartbeat or a label of rktsched's dropped the node's profile; want it kept")
+	}
+	if reflect.ValueOf(kept.Labels).UnsafePointer() != reflect.ValueOf(e.Labels).UnsafePointer() {
+		t.Errorf("unchanged labels are kept twice; want the previous entry's map shared")
 	}
 	changed := node(coreos, "rkt://1.29.0", "coreos.com/rkt/stage1-fly:1.29.0")
-	changed.ResourceVersion = "3"
-	c.set(changed)
+	changed.ResourceVersion = "4"
+	c.update(changed)
 	second, _ := c.Lookup(p, coreos)
 	if first.Class.Stage1 != "coreos" || second.Class.Stage1 != "fly" {
 		t.Errorf("stage1 %q then %q, want coreos then fly", first.Class.Stage1, second.Class.Stage1)
@@ -127,4 +146,46 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	if err != nil {
 		t.Fatalf("waiting for %s: %v", what, err)
 	}
+}
+
+// BenchmarkNodeCacheMemory reports the live heap one cached node costs (bytes/node), for
+// 5000 realistic nodes decoded from protobuf as the informer gets them, then labelled by
+// the labeler and sent a heartbeat (each an update the cache sees).
+func BenchmarkNodeCacheMemory(b *testing.B) {
+	const n = 5000
+	raw := make([][]byte, n)
+	for i := range raw {
+		nd := realistic.Node(i)
+		var err error
+		if raw[i], err = nd.Marshal(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	update := func(c *NodeCache, data []byte, labelled bool) {
+		var nd v1.Node
+		if err := nd.Unmarshal(data); err != nil {
+			b.Fatal(err)
+		}
+		if labelled {
+			nd.Labels[policy.LabelRuntime] = "rkt"
+			nd.ResourceVersion += "1"
+		}
+		c.update(&nd)
+	}
+	var perNode float64
+	for b.Loop() {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		c := &NodeCache{nodes: map[string]*nodeEntry{}}
+		for _, data := range raw {
+			update(c, data, false)
+			update(c, data, true)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		perNode = float64(after.HeapAlloc-before.HeapAlloc) / n
+		runtime.KeepAlive(c)
+	}
+	b.ReportMetric(perNode, "bytes/node")
 }

@@ -28,16 +28,16 @@ func (f *nodeFields) nameString() string { return jsonscan.Unquote(f.name, f.nam
 // entry turns the fields into a nodeEntry, decoding the labels.
 func (f *nodeFields) entry() (*nodeEntry, error) {
 	e := &nodeEntry{
-		resourceVersion: jsonscan.Unquote(f.resourceVersion, f.rvEsc),
-		runtimeVersion:  jsonscan.Unquote(f.runtimeVersion, f.runtimeEsc),
-		stage1Image:     jsonscan.Unquote(f.stage1Image, f.stage1Esc),
+		runtimeVersion: jsonscan.Unquote(f.runtimeVersion, f.runtimeEsc),
+		stage1Image:    jsonscan.Unquote(f.stage1Image, f.stage1Esc),
 	}
+	e.ResourceVersion = jsonscan.Unquote(f.resourceVersion, f.rvEsc)
 	if f.labels != nil {
 		var sc jsonscan.Scanner
 		sc.Reset(f.labels)
-		e.labels = map[string]string{}
+		e.Labels = map[string]string{}
 		err := readStringMap(&sc, func(k, v []byte, kesc, vesc bool) {
-			e.labels[jsonscan.Unquote(k, kesc)] = jsonscan.Unquote(v, vesc)
+			e.Labels[jsonscan.Unquote(k, kesc)] = jsonscan.Unquote(v, vesc)
 		})
 		if err != nil {
 			return nil, err

@@ -31,7 +31,7 @@ func (r *recentNodes) get(name, resourceVersion []byte) *nodeEntry {
 		return nil
 	}
 	e := r.anyVersion(name)
-	if e == nil || e.resourceVersion != string(resourceVersion) {
+	if e == nil || e.ResourceVersion != string(resourceVersion) {
 		return nil
 	}
 	return e
@@ -52,7 +52,7 @@ func (r *recentNodes) anyVersion(name []byte) *nodeEntry {
 }
 
 func (r *recentNodes) put(name string, e *nodeEntry) {
-	if e.resourceVersion == "" {
+	if e.ResourceVersion == "" {
 		return
 	}
 	r.mu.Lock()

@@ -3,11 +3,13 @@ package extender
 import (
 	"testing"
 	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 func TestRecentNodes(t *testing.T) {
 	r := newRecentNodes(time.Hour)
-	a := &nodeEntry{resourceVersion: "5", runtimeVersion: "docker://1.12.6"}
+	a := &nodeEntry{ObjectMeta: metav1.ObjectMeta{ResourceVersion: "5"}, runtimeVersion: "docker://1.12.6"}
 	r.put("a", a)
 	r.put("no-version", &nodeEntry{runtimeVersion: "docker://1.12.6"})
 	tests := []struct {
@@ -35,15 +37,15 @@ func TestRecentNodes(t *testing.T) {
 // TestRecentNodesForget: a node not seen for two periods is forgotten, one seen in between is kept.
 func TestRecentNodesForget(t *testing.T) {
 	r := newRecentNodes(time.Millisecond)
-	r.put("gone", &nodeEntry{resourceVersion: "1"})
-	r.put("live", &nodeEntry{resourceVersion: "1"})
+	r.put("gone", &nodeEntry{ObjectMeta: metav1.ObjectMeta{ResourceVersion: "1"}})
+	r.put("live", &nodeEntry{ObjectMeta: metav1.ObjectMeta{ResourceVersion: "1"}})
 	time.Sleep(5 * time.Millisecond)
-	r.put("other", &nodeEntry{resourceVersion: "1"}) // rotates: gone and live become old
+	r.put("other", &nodeEntry{ObjectMeta: metav1.ObjectMeta{ResourceVersion: "1"}}) // rotates: gone and live become old
 	if r.anyVersion([]byte("live")) == nil {         // seen again: back to current
 		t.Fatal("live forgotten after one period")
 	}
 	time.Sleep(5 * time.Millisecond)
-	r.put("other", &nodeEntry{resourceVersion: "2"}) // rotates again: gone is dropped
+	r.put("other", &nodeEntry{ObjectMeta: metav1.ObjectMeta{ResourceVersion: "2"}}) // rotates again: gone is dropped
 	if r.anyVersion([]byte("gone")) != nil {
 		t.Error("gone still remembered after two periods")
 	}

@@ -131,10 +131,10 @@ func Pod(name string, i int) *v1.Pod {
 	rl := v1.ResourceList{v1.ResourceCPU: resource.MustParse("250m"), v1.ResourceMemory: resource.MustParse("256Mi")}
 	probe := &v1.Probe{ProbeHandler: v1.ProbeHandler{HTTPGet: &v1.HTTPGetAction{Path: "/healthz", Port: intstr.FromInt32(8080)}},
 		InitialDelaySeconds: 5, PeriodSeconds: 10}
-	container := func(n, image string) v1.Container {
+	container := func(n, image, portName string, port int32) v1.Container {
 		return v1.Container{
 			Name: n, Image: image,
-			Ports:          []v1.ContainerPort{{Name: "http", ContainerPort: 8080, Protocol: v1.ProtocolTCP}},
+			Ports:          []v1.ContainerPort{{Name: portName, ContainerPort: port, Protocol: v1.ProtocolTCP}},
 			Env:            []v1.EnvVar{{Name: "LOG_LEVEL", Value: "info"}, {Name: "POD_NAME", ValueFrom: &v1.EnvVarSource{FieldRef: &v1.ObjectFieldSelector{FieldPath: "metadata.name"}}}},
 			Resources:      v1.ResourceRequirements{Requests: rl, Limits: v1.ResourceList{v1.ResourceMemory: resource.MustParse("512Mi")}},
 			VolumeMounts:   []v1.VolumeMount{{Name: "cache", MountPath: "/var/cache/app"}, {Name: "config", MountPath: "/etc/app", ReadOnly: true}},
@@ -153,8 +153,8 @@ func Pod(name string, i int) *v1.Pod {
 				UID: types.UID(fmt.Sprintf("rs-%08x", len(name))), Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}},
 		},
 		Spec: v1.PodSpec{
-			Containers: []v1.Container{container("app", "registry.example.com/team-1/service-1:v1.4.2"),
-				container("sidecar", "registry.example.com/team-0/proxy:v2.0.1")},
+			Containers: []v1.Container{container("app", "registry.example.com/team-1/service-1:v1.4.2", "http", 8080),
+				container("sidecar", "registry.example.com/team-0/proxy:v2.0.1", "metrics", 9090)},
 			Volumes: []v1.Volume{
 				{Name: "cache", VolumeSource: v1.VolumeSource{HostPath: &v1.HostPathVolumeSource{Path: "/var/lib/app-cache"}}},
 				{Name: "config", VolumeSource: v1.VolumeSource{ConfigMap: &v1.ConfigMapVolumeSource{LocalObjectReference: v1.LocalObjectReference{Name: name + "-config"}}}},

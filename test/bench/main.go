@@ -28,6 +28,8 @@ type options struct {
 	heartbeats                    time.Duration
 	// profileDir, if set, receives a CPU profile of kube-scheduler's first seconds in each run.
 	profileDir string
+	// modes are the scheduling runs of each round, in order.
+	modes []mode
 }
 
 func main() {
@@ -38,7 +40,13 @@ func main() {
 	flag.DurationVar(&o.heartbeats, "heartbeats", time.Minute, "how long every node sends heartbeats while the labeler's writes are counted")
 	flag.IntVar(&o.rssNodes, "rss-nodes", 5000, "nodes in the cluster when the extender's memory is read")
 	flag.StringVar(&o.profileDir, "profile-dir", "", "write a 3-second CPU profile of kube-scheduler in each run here (go tool pprof)")
+	modeList := flag.String("modes", "none,names,nodes", "scheduling runs of each round: none (no extender), names, nodes")
 	flag.Parse()
+	var err error
+	if o.modes, err = parseModes(*modeList); err != nil {
+		fmt.Fprintf(os.Stderr, "bench-e2e: -modes: %v\n", err)
+		os.Exit(2)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, o); err != nil {

@@ -21,10 +21,10 @@ const (
 func report(o options, runs []runResult, hb heartbeatResult, mem memoryResult) {
 	fmt.Printf("\nkube-scheduler on %d nodes, %d pending pods per run (%d rounds, interleaved):\n", o.nodes, o.pods, o.rounds)
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "round\tmode\twall\tfirst→last bind\tpods/s\tmisplaced\textender busy\t")
+	fmt.Fprintln(tw, "round\tmode\twall\tfirst→last bind\tpods/s\tmisplaced\tattempts\tAPI requests\textender busy\t")
 	for _, r := range runs {
-		fmt.Fprintf(tw, "%d\t%s\t%v\t%v\t%.0f\t%d\t%v\t\n", r.round, r.mode, r.wall.Round(time.Millisecond),
-			r.steady.Round(time.Millisecond), r.podsPerSecond(), r.misplaced, r.extenderTime.Round(time.Millisecond))
+		fmt.Fprintf(tw, "%d\t%s\t%v\t%v\t%.0f\t%d\t%.0f\t%.0f\t%v\t\n", r.round, r.mode, r.wall.Round(time.Millisecond),
+			r.steady.Round(time.Millisecond), r.podsPerSecond(), r.misplaced, r.attempts, r.apiRequests, r.extenderTime.Round(time.Millisecond))
 	}
 	_ = tw.Flush()
 

@@ -30,14 +30,32 @@ const (
 	nodesMode       mode = "nodes" // nodeCacheCapable: false: full Nodes
 )
 
-var modes = []mode{withoutExtender, namesMode, nodesMode}
+// parseModes reads a comma-separated list of modes; the RATIO lines need "none" first.
+func parseModes(list string) ([]mode, error) {
+	var out []mode
+	for _, m := range strings.Split(list, ",") {
+		switch mode(m) {
+		case withoutExtender, namesMode, nodesMode:
+			out = append(out, mode(m))
+		default:
+			return nil, fmt.Errorf("unknown mode %q (want none, names or nodes)", m)
+		}
+	}
+	if out[0] != withoutExtender {
+		return nil, fmt.Errorf("%q: the runs without the extender come first, the ratios divide by them", list)
+	}
+	return out, nil
+}
 
 // schedulerQPS replaces kube-scheduler's default API client limit (50 requests/s, 100 burst)
 // in every run, as kube-scheduler's own scheduler_perf does: at the default, binding is
 // capped at 50 pods/s whatever the extender costs.
 const schedulerQPS = 5000
 
-const extenderSecondsMetric = "rktsched_extender_request_duration_seconds_sum"
+const (
+	extenderSecondsMetric = "rktsched_extender_request_duration_seconds_sum"
+	apiRequestsMetric     = "apiserver_request_total"
+)
 
 // runResult is one scheduling run: kube-scheduler started with every pod pending, until the
 // last was bound.
@@ -54,6 +72,11 @@ type runResult struct {
 	extenderTime time.Duration
 	// cpu is the CPU time each process used during the run, by process name.
 	cpu map[string]time.Duration
+	// attempts is kube-scheduler's scheduling attempts (scheduler_schedule_attempts_total,
+	// any result): more than pods means some attempts failed and were retried.
+	attempts float64
+	// apiRequests is how many requests kube-apiserver served during the run.
+	apiRequests float64
 }
 
 // podsPerSecond is the steady binding rate.
@@ -72,7 +95,7 @@ func (b *bench) schedulingRuns(ctx context.Context, o options) ([]runResult, err
 	}
 	var results []runResult
 	for round := 1; round <= o.rounds; round++ {
-		for _, m := range modes {
+		for _, m := range o.modes {
 			cfg, err := b.schedulerConfig(shipped, m)
 			if err != nil {
 				return nil, err
@@ -81,8 +104,8 @@ func (b *bench) schedulingRuns(ctx context.Context, o options) ([]runResult, err
 			if err != nil {
 				return nil, fmt.Errorf("round %d, %s: %w", round, m, err)
 			}
-			b.logf("round %d %-5s: %d pods bound in %v (%v from the first binding): %.0f pods/s; %d on nodes that cannot run them; extender busy %v",
-				round, m, r.pods, r.wall.Round(time.Millisecond), r.steady.Round(time.Millisecond), r.podsPerSecond(), r.misplaced, r.extenderTime.Round(time.Millisecond))
+			b.logf("round %d %-5s: %d pods bound in %v (%v from the first binding): %.0f pods/s; %d on nodes that cannot run them; %.0f scheduling attempts; extender busy %v",
+				round, m, r.pods, r.wall.Round(time.Millisecond), r.steady.Round(time.Millisecond), r.podsPerSecond(), r.misplaced, r.attempts, r.extenderTime.Round(time.Millisecond))
 			if m != withoutExtender && r.misplaced > 0 {
 				return nil, fmt.Errorf("round %d, %s: %d pods on nodes that cannot run them", round, m, r.misplaced)
 			}
@@ -157,12 +180,13 @@ func (b *bench) schedule(ctx context.Context, config []byte, m mode, round int, 
 	if err != nil {
 		return r, err
 	}
+	requests0, _, err := b.c.APIServerMetric(ctx, apiRequestsMetric)
+	if err != nil {
+		return r, err
+	}
 	start := time.Now()
 	name := fmt.Sprintf("kube-scheduler-%d-%s", round, m)
-	args := []string{"--v=1"}
-	if b.profileDir != "" {
-		args = append(args, "--authorization-always-allow-paths=/healthz,/debug/pprof/*")
-	}
+	args := []string{"--v=1", "--authorization-always-allow-paths=/healthz,/metrics,/debug/pprof/*"}
 	sched, err := b.c.StartSchedulerConfig(ctx, name, config, args...)
 	if err != nil {
 		return r, err
@@ -193,6 +217,14 @@ func (b *bench) schedule(ctx context.Context, config []byte, m mode, round int, 
 	if err != nil {
 		return r, err
 	}
+	if r.attempts, _, err = sched.Metric(ctx, "scheduler_schedule_attempts_total"); err != nil {
+		return r, err
+	}
+	requests1, _, err := b.c.APIServerMetric(ctx, apiRequestsMetric)
+	if err != nil {
+		return r, err
+	}
+	r.apiRequests = requests1 - requests0
 	r.cpu = map[string]time.Duration{}
 	for name, t := range cpu1 {
 		r.cpu[name] = t - cpu0[name]

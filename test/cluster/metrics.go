@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"k8s.io/client-go/rest"
 )
 
 // MetricSum scrapes url/metrics and returns the sum of every sample of the named metric
@@ -72,4 +74,13 @@ func getOK(ctx context.Context, client *http.Client, url string) error {
 		return fmt.Errorf("GET %s: %s: %s", url, resp.Status, strings.TrimSpace(string(body)))
 	}
 	return nil
+}
+
+// APIServerMetric is MetricSum on kube-apiserver's /metrics, read as the admin.
+func (c *Cluster) APIServerMetric(ctx context.Context, name string) (float64, bool, error) {
+	client, err := rest.HTTPClientFor(c.RESTConfig)
+	if err != nil {
+		return 0, false, err
+	}
+	return metricSum(ctx, client, strings.TrimSuffix(c.RESTConfig.Host, "/"), name)
 }
