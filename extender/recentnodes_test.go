@@ -41,7 +41,7 @@ func TestRecentNodesForget(t *testing.T) {
 	r.put("live", &nodeEntry{ObjectMeta: metav1.ObjectMeta{ResourceVersion: "1"}})
 	time.Sleep(5 * time.Millisecond)
 	r.put("other", &nodeEntry{ObjectMeta: metav1.ObjectMeta{ResourceVersion: "1"}}) // rotates: gone and live become old
-	if r.anyVersion([]byte("live")) == nil {         // seen again: back to current
+	if r.anyVersion([]byte("live")) == nil {                                        // seen again: back to current
 		t.Fatal("live forgotten after one period")
 	}
 	time.Sleep(5 * time.Millisecond)
