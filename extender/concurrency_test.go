@@ -45,6 +45,10 @@ func TestConcurrentRequests(t *testing.T) {
 			}
 		}
 	}()
+	asked := map[string]bool{}
+	for _, name := range names(nodes) {
+		asked[name] = true
+	}
 	var wg sync.WaitGroup
 	for w := range 8 {
 		wg.Add(1)
@@ -63,8 +67,13 @@ func TestConcurrentRequests(t *testing.T) {
 				case 1:
 					var res extenderv1.HostPriorityList
 					decodeOK(t, serve(t, s, http.MethodPost, "prioritize", body), &res)
-					if len(res) != len(nodes) {
-						t.Errorf("prioritize scored %d nodes, want %d", len(res), len(nodes))
+					// Scores are relative to the lowest: each listed node once, scoring 1..10.
+					seen := map[string]bool{}
+					for _, hp := range res {
+						if !asked[hp.Host] || seen[hp.Host] || hp.Score < 1 || hp.Score > extenderv1.MaxExtenderPriority {
+							t.Errorf("prioritize listed %s (score %d): want each node asked at most once, scoring 1..10", hp.Host, hp.Score)
+						}
+						seen[hp.Host] = true
 					}
 				case 2:
 					var res extenderv1.ExtenderPreemptionResult

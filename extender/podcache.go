@@ -3,7 +3,6 @@ package extender
 import (
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"time"
 
 	gocache "github.com/patrickmn/go-cache"
@@ -24,8 +23,8 @@ type podEntry struct {
 
 type classVerdict struct {
 	fits bool
-	// score is the Score as JSON digits.
-	score []byte
+	// score is the Score, 0..10; 0 when the pod does not fit.
+	score int64
 	// reason is the refusal reason as a JSON string, the same bytes for every node.
 	reason []byte
 	// refusedFor are the metric labels a refused node counts under.
@@ -45,7 +44,7 @@ func newPodEntry(p *policy.Policy, a *policy.Analysis) *podEntry {
 		if !v.Fits {
 			score = 0
 		}
-		cv := classVerdict{fits: v.Fits, score: strconv.AppendInt(nil, score, 10)}
+		cv := classVerdict{fits: v.Fits, score: score}
 		if !v.Fits {
 			cv.reason, _ = json.Marshal(v.Reason)
 			for _, m := range v.Missing {

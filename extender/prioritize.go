@@ -2,15 +2,27 @@ package extender
 
 import (
 	"net/http"
+	"strconv"
+	"sync"
 )
 
-// unknownScore is the score of a node the node cache has not seen yet: nothing says it
-// suits the pod, and the filter has already told the scheduler to come back later.
-var unknownScore = []byte("0")
+// scored is one node of a prioritize answer: its name as it lies in the request, and its score.
+type scored struct {
+	host  []byte
+	score int64
+}
 
-// prioritize answers ExtenderArgs with a HostPriorityList: 0..10 per node from the pod's
-// soft needs (a pod that pulls Always prefers Docker's image cache to rkt), 0 where the pod
-// does not fit at all.
+var scoredLists = sync.Pool{New: func() any { return new([]scored) }}
+
+// prioritize answers ExtenderArgs with a HostPriorityList from the pod's soft needs (a pod
+// that pulls Always prefers Docker's image cache to rkt); a node the pod does not fit, or the
+// cache has not seen yet, scores 0.
+//
+// Scores are relative. kube-scheduler adds each listed node's score to its plugins' scores
+// and picks the highest total, so taking the lowest score off every node changes no
+// decision; nodes left at 0 are not listed, which kube-scheduler reads as 0. A pod without
+// soft needs (most pods) so gets [] rather than one entry per node for kube-scheduler to
+// decode and merge.
 func (s *Server) prioritize(w http.ResponseWriter, r *http.Request, st *stats) error {
 	var c call
 	if err := s.readCall(w, r, &c, st, "Nodes", "NodeNames"); err != nil {
@@ -24,19 +36,21 @@ func (s *Server) prioritize(w http.ResponseWriter, r *http.Request, st *stats) e
 	if names != nil && s.nodes == nil {
 		return errNoNodeCache
 	}
-	out := getBuffer()
-	defer out.release()
-	out.b = append(out.b, '[')
-	add := func(raw, score []byte) {
-		if st.nodes > 0 {
-			out.b = append(out.b, ',')
+	list := scoredLists.Get().(*[]scored)
+	defer func() {
+		clear(*list) // no references into this request's body
+		*list = (*list)[:0]
+		scoredLists.Put(list)
+	}()
+	add := func(host []byte, v *classVerdict) {
+		var score int64 // unknown nodes: nothing says they suit the pod, and the filter told the scheduler to come back later
+		if v != nil {
+			score = v.score
+			if !v.fits {
+				st.refused++
+			}
 		}
-		st.nodes++
-		out.b = append(out.b, `{"Host":"`...)
-		out.b = append(out.b, raw...)
-		out.b = append(out.b, `","Score":`...)
-		out.b = append(out.b, score...)
-		out.b = append(out.b, '}')
+		*list = append(*list, scored{host: host, score: score})
 	}
 	var err error
 	if names != nil {
@@ -44,35 +58,59 @@ func (s *Server) prioritize(w http.ResponseWriter, r *http.Request, st *stats) e
 			np, ok := s.nodes.lookup(c.policy, key)
 			if !ok {
 				st.unknown++
-				add(raw, unknownScore)
+				add(raw, nil)
 				return
 			}
-			v := c.pod.verdict(np.Class)
-			if !v.fits {
-				st.refused++
-			}
-			add(raw, v.score)
+			add(raw, c.pod.verdict(np.Class))
 		})
 		s.metrics.unknown.WithLabelValues("prioritize").Add(float64(st.unknown))
 	} else {
-		reset := func() { out.b, st.nodes, st.refused = append(out.b[:0], '['), 0, 0 }
+		reset := func() { *list, st.refused = (*list)[:0], 0 }
 		err = forEachNode(nodes, reset, func(_ []byte, f *nodeFields) error {
 			np, err := s.recent.profileFor(c.policy, f)
 			if err != nil {
 				return err
 			}
-			v := c.pod.verdict(np.Class)
-			if !v.fits {
-				st.refused++
-			}
-			add(f.name, v.score)
+			add(f.name, c.pod.verdict(np.Class))
 			return nil
 		})
 	}
 	if err != nil {
 		return badRequest("malformed node list: %v", err)
 	}
-	out.b = append(out.b, ']')
+	st.nodes = len(*list)
+	out := getBuffer()
+	defer out.release()
+	out.b = appendRelativeScores(out.b, *list)
 	writeJSON(w, out.b)
 	return nil
+}
+
+// appendRelativeScores appends the HostPriorityList of the nodes scoring above the lowest
+// score, each less that lowest score.
+func appendRelativeScores(b []byte, list []scored) []byte {
+	lowest := int64(0)
+	if len(list) > 0 {
+		lowest = list[0].score
+	}
+	for _, n := range list {
+		lowest = min(lowest, n.score)
+	}
+	b = append(b, '[')
+	first := true
+	for _, n := range list {
+		if n.score == lowest {
+			continue
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = append(b, `{"Host":"`...)
+		b = append(b, n.host...)
+		b = append(b, `","Score":`...)
+		b = strconv.AppendInt(b, n.score-lowest, 10)
+		b = append(b, '}')
+	}
+	return append(b, ']')
 }

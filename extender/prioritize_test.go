@@ -25,16 +25,39 @@ func TestPrioritizeCapabilityMatrix(t *testing.T) {
 			t.Run(mode.name+"/"+tc.name, func(t *testing.T) {
 				var got extenderv1.HostPriorityList
 				decodeOK(t, serve(t, s, http.MethodPost, "prioritize", mode.args(tc.pod, nodes)), &got)
-				if diff := cmp.Diff(tc.scores, scoresOf(got)); diff != "" {
-					t.Errorf("scores (-want +got):\n%s", diff)
+				want := relativeScores(tc.scores)
+				if diff := cmp.Diff(want, scoresOf(got)); diff != "" {
+					t.Errorf("scores above the lowest (-want +got):\n%s", diff)
 				}
-				// One entry per node, in the order asked.
-				if diff := cmp.Diff(names(nodes), hosts(got)); diff != "" {
+				// Those nodes, in the order asked.
+				var listed []string
+				for _, name := range names(nodes) {
+					if _, ok := want[name]; ok {
+						listed = append(listed, name)
+					}
+				}
+				if diff := cmp.Diff(listed, hosts(got), cmpopts.EquateEmpty()); diff != "" {
 					t.Errorf("hosts (-want +got):\n%s", diff)
 				}
 			})
 		}
 	}
+}
+
+// relativeScores is what prioritize answers for these absolute scores: each less the
+// lowest, those left at 0 not listed.
+func relativeScores(scores map[string]int64) map[string]int64 {
+	lowest := int64(extenderv1.MaxExtenderPriority)
+	for _, s := range scores {
+		lowest = min(lowest, s)
+	}
+	out := map[string]int64{}
+	for name, s := range scores {
+		if s > lowest {
+			out[name] = s - lowest
+		}
+	}
+	return out
 }
 
 func hosts(list extenderv1.HostPriorityList) []string {
@@ -74,14 +97,31 @@ func TestPrioritizeScoresInRange(t *testing.T) {
 	}
 }
 
-func TestPrioritizeUnknownNodeScoresZero(t *testing.T) {
+// TestPrioritizeListsOnlyNodesAboveTheLowest: a pod without soft needs scores the same on
+// every node it fits, so the answer is empty; a node the cache has not seen scores 0, which
+// leaves the known ones their full score.
+func TestPrioritizeListsOnlyNodesAboveTheLowest(t *testing.T) {
 	s := newTestServer(t, false, matrixNodes()...)
-	asked := []string{docker, "new-node", coreos}
-	body := mustJSON(extenderv1.ExtenderArgs{Pod: pod("p", nil), NodeNames: &asked})
-	var got extenderv1.HostPriorityList
-	decodeOK(t, serve(t, s, http.MethodPost, "prioritize", body), &got)
-	want := extenderv1.HostPriorityList{{Host: docker, Score: 10}, {Host: "new-node", Score: 0}, {Host: coreos, Score: 10}}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("answer (-want +got):\n%s", diff)
+	for _, tc := range []struct {
+		name  string
+		asked []string
+		want  extenderv1.HostPriorityList
+	}{
+		{"all alike", []string{docker, coreos}, extenderv1.HostPriorityList{}},
+		{"one node unknown", []string{docker, "new-node", coreos},
+			extenderv1.HostPriorityList{{Host: docker, Score: 10}, {Host: coreos, Score: 10}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := mustJSON(extenderv1.ExtenderArgs{Pod: pod("p", nil), NodeNames: &tc.asked})
+			rec := serve(t, s, http.MethodPost, "prioritize", body)
+			var got extenderv1.HostPriorityList
+			decodeOK(t, rec, &got)
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("answer (-want +got):\n%s", diff)
+			}
+			if len(tc.want) == 0 && rec.Body.String() != "[]" {
+				t.Errorf("body %q, want []", rec.Body)
+			}
+		})
 	}
 }

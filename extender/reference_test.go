@@ -89,7 +89,7 @@ func (r reference) prioritize(body []byte) (extenderv1.HostPriorityList, error) 
 			}
 			out = append(out, hp)
 		}
-		return out, nil
+		return relative(out), nil
 	}
 	for _, n := range args.Nodes.Items {
 		hp := extenderv1.HostPriority{Host: n.Name}
@@ -98,7 +98,26 @@ func (r reference) prioritize(body []byte) (extenderv1.HostPriorityList, error) 
 		}
 		out = append(out, hp)
 	}
-	return out, nil
+	return relative(out), nil
+}
+
+// relative takes the lowest score off every node and drops the nodes left at 0: the same
+// decisions for kube-scheduler, which adds the scores to its own.
+func relative(list extenderv1.HostPriorityList) extenderv1.HostPriorityList {
+	if len(list) == 0 {
+		return list
+	}
+	lowest := list[0].Score
+	for _, hp := range list {
+		lowest = min(lowest, hp.Score)
+	}
+	out := extenderv1.HostPriorityList{}
+	for _, hp := range list {
+		if hp.Score > lowest {
+			out = append(out, extenderv1.HostPriority{Host: hp.Host, Score: hp.Score - lowest})
+		}
+	}
+	return out
 }
 
 // preempt keeps the nodes the cache knows the pod fits on and, in standalone mode only,
