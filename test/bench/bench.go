@@ -30,6 +30,7 @@ type bench struct {
 	root, ours        string
 	logf              func(format string, args ...any)
 	extender, labeler *cluster.Component
+	extenderSpec      cluster.ComponentSpec
 	nodeNames         []string                 // of the nodes created, by index
 	classOf           map[string]*policy.Class // by node name, under the default policy
 	profileDir        string
@@ -107,10 +108,11 @@ func (b *bench) startRktsched(ctx context.Context) error {
 	if b.profileDir != "" {
 		extenderArgs = []string{"--profiling"}
 	}
-	if b.extender, err = b.c.StartComponent(ctx, cluster.ComponentSpec{
+	b.extenderSpec = cluster.ComponentSpec{
 		Name: cluster.ExtenderBinary, Binary: filepath.Join(b.ours, cluster.ExtenderBinary),
 		Kubeconfig: kubeconfig[cluster.ExtenderBinary], Args: extenderArgs,
-	}); err != nil {
+	}
+	if b.extender, err = b.c.StartComponent(ctx, b.extenderSpec); err != nil {
 		return err
 	}
 	b.labeler, err = b.c.StartComponent(ctx, cluster.ComponentSpec{
@@ -202,49 +204,71 @@ func (b *bench) labelerCounters(ctx context.Context) (writes, syncs float64, err
 	return writes, syncs, nil
 }
 
-// memoryResult is the extender's and the labeler's memory with many nodes.
+// memoryResult is the extenders' and the labeler's memory with many nodes.
 type memoryResult struct {
-	nodes             int
-	extender, labeler cluster.Memory
-	// extenderHeap is the extender's live Go heap (go_memstats_heap_inuse_bytes).
-	extenderHeap float64
+	nodes int
+	// fresh is an extender started with every node already there: its memory is the cache's
+	// (and the initial list's), with no request served. running is the extender that served
+	// the scheduling runs, full-Node requests of 1000 nodes included.
+	fresh, running, labeler cluster.Memory
+	// freshHeap is the fresh extender's Go heap in use (go_memstats_heap_inuse_bytes).
+	freshHeap float64
 }
 
-// extenderMemory grows the cluster to total nodes and reads the extender's (and the
-// labeler's) memory once both have caught up.
+// extenderMemory grows the cluster to total nodes, then reads the memory of the extender
+// that served the runs, of the labeler, and of a fresh extender once its cache is full.
 func (b *bench) extenderMemory(ctx context.Context, have, total int) (memoryResult, error) {
 	r := memoryResult{nodes: total}
 	if err := b.createNodes(ctx, have, total); err != nil {
 		return r, err
 	}
-	err := cluster.Poll(ctx, time.Minute, func(ctx context.Context) error {
-		n, _, err := cluster.MetricSum(ctx, b.extender.URL, cachedMetric)
-		if err != nil {
-			return err
-		}
-		if int(n) != total {
-			return fmt.Errorf("%s = %v, want %d", cachedMetric, n, total)
-		}
-		return nil
-	})
-	if err != nil {
+	if err := waitCached(ctx, b.extender, total); err != nil {
 		return r, err
 	}
 	if err := b.waitForLabels(ctx, total); err != nil {
 		return r, err
 	}
-	if r.extender, err = cluster.MemoryOf(b.extender.Pid()); err != nil {
+	var err error
+	if r.running, err = cluster.MemoryOf(b.extender.Pid()); err != nil {
 		return r, err
 	}
 	if r.labeler, err = cluster.MemoryOf(b.labeler.Pid()); err != nil {
 		return r, err
 	}
-	if r.extenderHeap, _, err = cluster.MetricSum(ctx, b.extender.URL, "go_memstats_heap_inuse_bytes"); err != nil {
+	spec := b.extenderSpec
+	spec.Name += "-fresh"
+	fresh, err := b.c.StartComponent(ctx, spec)
+	if err != nil {
 		return r, err
 	}
-	b.logf("with %d nodes: extender RSS %s (peak %s, Go heap in use %s), labeler RSS %s (peak %s)", total,
-		mib(r.extender.RSS), mib(r.extender.PeakRSS), mib(int64(r.extenderHeap)), mib(r.labeler.RSS), mib(r.labeler.PeakRSS))
+	defer fresh.Stop(5 * time.Second)
+	if err := waitCached(ctx, fresh, total); err != nil {
+		return r, err
+	}
+	if r.fresh, err = cluster.MemoryOf(fresh.Pid()); err != nil {
+		return r, err
+	}
+	if r.freshHeap, _, err = fresh.Metric(ctx, "go_memstats_heap_inuse_bytes"); err != nil {
+		return r, err
+	}
+	b.logf("with %d nodes: fresh extender RSS %s (peak %s, Go heap in use %s); extender after the runs RSS %s (peak %s); labeler RSS %s (peak %s)",
+		total, mib(r.fresh.RSS), mib(r.fresh.PeakRSS), mib(int64(r.freshHeap)), mib(r.running.RSS), mib(r.running.PeakRSS),
+		mib(r.labeler.RSS), mib(r.labeler.PeakRSS))
 	return r, nil
+}
+
+// waitCached waits until the extender's node cache holds n nodes.
+func waitCached(ctx context.Context, extender *cluster.Component, n int) error {
+	return cluster.Poll(ctx, time.Minute, func(ctx context.Context) error {
+		got, _, err := extender.Metric(ctx, cachedMetric)
+		if err != nil {
+			return err
+		}
+		if int(got) != n {
+			return fmt.Errorf("%s = %v, want %d", cachedMetric, got, n)
+		}
+		return nil
+	})
 }
 
 func mib(bytes int64) string { return fmt.Sprintf("%.1f MiB", float64(bytes)/(1<<20)) }

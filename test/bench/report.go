@@ -67,9 +67,10 @@ func report(o options, runs []runResult, hb heartbeatResult, mem memoryResult) {
 		int(median(misplacedOf(runs, withoutExtender))), o.pods)
 	fmt.Printf("labeler during %v of heartbeats (%d node status updates): %.0f syncs, %.0f API writes (target 0)\n",
 		o.heartbeats, hb.updates, hb.syncs, hb.writes)
-	fmt.Printf("extender with %d nodes cached: RSS %s, peak %s (target ≤ %s%s), Go heap in use %s; labeler RSS %s, peak %s\n",
-		mem.nodes, mib(mem.extender.RSS), mib(mem.extender.PeakRSS), mib(targetRSS), missed(mem.extender.PeakRSS <= targetRSS), mib(int64(mem.extenderHeap)),
-		mib(mem.labeler.RSS), mib(mem.labeler.PeakRSS))
+	fmt.Printf("extender started with %d nodes: RSS %s, peak %s (target ≤ %s%s), Go heap in use %s\n",
+		mem.nodes, mib(mem.fresh.RSS), mib(mem.fresh.PeakRSS), mib(targetRSS), missed(mem.fresh.PeakRSS <= targetRSS), mib(int64(mem.freshHeap)))
+	fmt.Printf("extender that served the runs, with %d nodes: RSS %s, peak %s; labeler RSS %s, peak %s\n",
+		mem.nodes, mib(mem.running.RSS), mib(mem.running.PeakRSS), mib(mem.labeler.RSS), mib(mem.labeler.PeakRSS))
 	names, nodes := median(ratios[namesMode]), median(ratios[nodesMode])
 	fmt.Printf("names-mode ratio target ≥ %.1f%s\n\n", targetNamesRatio, missed(names >= targetNamesRatio))
 	fmt.Printf("RATIO sched/names %.2f\n", names)
