@@ -31,6 +31,7 @@ type bench struct {
 	logf              func(format string, args ...any)
 	extender, labeler *cluster.Component
 	extenderSpec      cluster.ComponentSpec
+	noop              *noopExtender
 	nodeNames         []string                 // of the nodes created, by index
 	classOf           map[string]*policy.Class // by node name, under the default policy
 	profileDir        string
@@ -55,6 +56,11 @@ func (b *bench) run(ctx context.Context, o options) error {
 	if err := b.startRktsched(ctx); err != nil {
 		return err
 	}
+	var err error
+	if b.noop, err = startNoopExtender(); err != nil {
+		return err
+	}
+	defer b.noop.stop()
 	if err := b.waitForLabels(ctx, o.nodes); err != nil {
 		return err
 	}

@@ -40,7 +40,7 @@ func main() {
 	flag.DurationVar(&o.heartbeats, "heartbeats", time.Minute, "how long every node sends heartbeats while the labeler's writes are counted")
 	flag.IntVar(&o.rssNodes, "rss-nodes", 5000, "nodes in the cluster when the extender's memory is read")
 	flag.StringVar(&o.profileDir, "profile-dir", "", "write a 3-second CPU profile of kube-scheduler in each run here (go tool pprof)")
-	modeList := flag.String("modes", "none,names,nodes", "scheduling runs of each round: none (no extender), names, nodes")
+	modeList := flag.String("modes", "none,noop,names,nodes", "scheduling runs of each round: none (no extender), noop (names mode, an extender that decides nothing), names, nodes")
 	flag.Parse()
 	var err error
 	if o.modes, err = parseModes(*modeList); err != nil {
