@@ -20,9 +20,9 @@ var scoredLists = sync.Pool{New: func() any { return new([]scored) }}
 //
 // Scores are relative. kube-scheduler adds each listed node's score to its plugins' scores
 // and picks the highest total, so taking the lowest score off every node changes no
-// decision; nodes left at 0 are not listed, which kube-scheduler reads as 0. A pod without
-// soft needs (most pods) so gets [] rather than one entry per node for kube-scheduler to
-// decode and merge.
+// decision; nodes left at 0 are not listed, which kube-scheduler reads as 0. A pod that
+// scores alike everywhere so gets [], and one that prefers Docker lists only the Docker
+// nodes, rather than one entry per node for kube-scheduler to decode and merge.
 func (s *Server) prioritize(w http.ResponseWriter, r *http.Request, st *stats) error {
 	var c call
 	if err := s.readCall(w, r, &c, st, "Nodes", "NodeNames"); err != nil {
@@ -42,8 +42,10 @@ func (s *Server) prioritize(w http.ResponseWriter, r *http.Request, st *stats) e
 		*list = (*list)[:0]
 		scoredLists.Put(list)
 	}()
+	// v is nil for a node the cache has not seen: nothing says it suits the pod, and the
+	// filter has told kube-scheduler to come back later.
 	add := func(host []byte, v *classVerdict) {
-		var score int64 // unknown nodes: nothing says they suit the pod, and the filter told the scheduler to come back later
+		var score int64
 		if v != nil {
 			score = v.score
 			if !v.fits {

@@ -3,9 +3,10 @@
 //   - kube-scheduler's throughput on 1000 fake nodes (half Docker, half rkt across the stage1
 //     flavours) and 1000 pods (most needing nothing, one in twenty each needing init
 //     containers, attach, hostPID or a GPU), created before kube-scheduler starts; runs
-//     interleaved without the extender, with it in names mode and in full-Node mode;
+//     interleaved without the extender, with an extender that decides nothing (names mode:
+//     what calling any extender costs), with ours in names mode and in full-Node mode;
 //   - the labeler's API writes while every node sends status heartbeats for a minute;
-//   - the extender's memory with 5000 nodes in its cache.
+//   - the memory of an extender started with 5000 nodes in the cluster.
 //
 // It prints one RATIO line per extender mode: pods/s with the extender over pods/s without.
 package main

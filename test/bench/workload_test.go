@@ -61,3 +61,15 @@ func TestWorkload(t *testing.T) {
 		t.Error("nodes lack allocatable pods")
 	}
 }
+
+func TestParseModes(t *testing.T) {
+	got, err := parseModes("none,noop,names,nodes")
+	if err != nil || len(got) != 4 || got[1] != noopMode {
+		t.Errorf("parseModes(all) = %v, %v", got, err)
+	}
+	for _, bad := range []string{"", "names,none", "none,fast"} {
+		if _, err := parseModes(bad); err == nil {
+			t.Errorf("parseModes(%q) accepted", bad)
+		}
+	}
+}
