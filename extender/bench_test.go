@@ -177,21 +177,30 @@ func benchNodes(n int) []*v1.Node {
 	return nodes
 }
 
+// cycleHandler is one side of the scheduling-cycle benchmarks.
+type cycleHandler struct {
+	name    string
+	handler http.Handler
+	flush   func() // forgets the pods seen: each iteration is a new pod
+}
+
+// cycleHandlers are ours and the floor, on the 420 nodes the scheduling-cycle benchmarks ask
+// about.
+func cycleHandlers(b *testing.B) ([]*v1.Node, []cycleHandler) {
+	nodes := benchNodes(420)
+	srv := newTestServer(b, false, nodes...)
+	return nodes, []cycleHandler{{"ours", srv, srv.pods.flush}, {"floor", floor{}, func() {}}}
+}
+
 // BenchmarkSchedulingCycle is what one new pod costs in names mode: filter (the pod is
 // decoded and analysed) then prioritize (the analysis comes from the pod cache), with the
 // 420 node names kube-scheduler sends from a 1000-node cluster (it stops looking for
 // feasible nodes at 42% there). BenchmarkFloor's filter+prioritize of that size is the
 // comparison.
 func BenchmarkSchedulingCycle(b *testing.B) {
-	const n = 420
-	nodes := benchNodes(n)
-	srv := newTestServer(b, false, nodes...)
+	nodes, handlers := cycleHandlers(b)
 	body := namesArgs(realistic.Pod("incoming", 0), nodes)
-	for _, h := range []struct {
-		name    string
-		handler http.Handler
-		flush   func()
-	}{{"ours", srv, srv.pods.flush}, {"floor", floor{}, func() {}}} {
+	for _, h := range handlers {
 		b.Run(h.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
@@ -211,16 +220,10 @@ func BenchmarkSchedulingCycle(b *testing.B) {
 // extender/v1 types, one POST per verb): the whole cost a new pod adds to a scheduling cycle
 // in names mode, both processes together.
 func BenchmarkSchedulingCycleHTTP(b *testing.B) {
-	const n = 420
-	nodes := benchNodes(n)
-	srv := newTestServer(b, false, nodes...)
+	nodes, handlers := cycleHandlers(b)
 	nodeNames := names(nodes)
 	args := &extenderv1.ExtenderArgs{Pod: realistic.Pod("incoming", 0), NodeNames: &nodeNames}
-	for _, h := range []struct {
-		name    string
-		handler http.Handler
-		flush   func()
-	}{{"ours", srv, srv.pods.flush}, {"floor", floor{}, func() {}}} {
+	for _, h := range handlers {
 		b.Run(h.name, func(b *testing.B) {
 			ts := httptest.NewServer(h.handler)
 			defer ts.Close()
