@@ -47,7 +47,7 @@ func TestPrioritizeCapabilityMatrix(t *testing.T) {
 // relativeScores is what prioritize answers for these absolute scores: each less the
 // lowest, those left at 0 not listed.
 func relativeScores(scores map[string]int64) map[string]int64 {
-	lowest := int64(extenderv1.MaxExtenderPriority)
+	lowest := extenderv1.MaxExtenderPriority
 	for _, s := range scores {
 		lowest = min(lowest, s)
 	}
