@@ -2,6 +2,7 @@ package policy
 
 import (
 	"strings"
+	"unique"
 
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -150,6 +151,7 @@ func isAlnum(c byte) bool {
 // SlimNode is an informer transform (cache.TransformFunc) that keeps of a Node only what the
 // policy reads (labels, the stage1 annotation, the runtime version) and what identifies it:
 // 5000 full Nodes with their image lists and conditions would cost hundreds of megabytes.
+// Label strings are interned: thousands of nodes share the same keys and most values.
 // Other objects pass unchanged.
 func SlimNode(obj any) (any, error) {
 	n, ok := obj.(*v1.Node)
@@ -161,12 +163,19 @@ func SlimNode(obj any) (any, error) {
 			Name:            n.Name,
 			UID:             n.UID,
 			ResourceVersion: n.ResourceVersion,
-			Labels:          n.Labels,
 		},
+	}
+	if n.Labels != nil {
+		slim.Labels = make(map[string]string, len(n.Labels))
+		for k, v := range n.Labels {
+			slim.Labels[intern(k)] = intern(v)
+		}
 	}
 	if img, ok := n.Annotations[AnnotationStage1Image]; ok {
 		slim.Annotations = map[string]string{AnnotationStage1Image: img}
 	}
-	slim.Status.NodeInfo.ContainerRuntimeVersion = n.Status.NodeInfo.ContainerRuntimeVersion
+	slim.Status.NodeInfo.ContainerRuntimeVersion = intern(n.Status.NodeInfo.ContainerRuntimeVersion)
 	return slim, nil
 }
+
+func intern(s string) string { return unique.Make(s).Value() }
