@@ -117,7 +117,7 @@ func run(ctx context.Context, client kubernetes.Interface, opts *Options, listen
 			return err
 		}
 	}
-	store := policy.NewStore(p)
+	store := policysource.NewStore(p)
 	cfg := Config{
 		Policy:       store,
 		PodCacheTTL:  opts.PodCacheTTL,

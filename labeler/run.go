@@ -146,9 +146,9 @@ func policySource(client kubernetes.Interface, opts *Options, recorder record.Ev
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		return policy.NewStore(p), nil, func() bool { return true }, nil
+		return policysource.NewStore(p), nil, func() bool { return true }, nil
 	}
-	store := policy.NewStore(policy.Default())
+	store := policysource.NewStore(policy.Default())
 	w := policysource.NewWatcher(client, opts.Policy, store, recorder)
 	return store, w, w.HasSynced, nil
 }

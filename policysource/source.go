@@ -59,6 +59,14 @@ func Register(reg prometheus.Registerer) {
 	reg.MustRegister(reloadErrors, generation)
 }
 
+// NewStore puts p in force in a new store and reports it as generation 1, whether a
+// Watcher follows the ConfigMap from there or p stays (--policy-file, the built-in policy).
+func NewStore(p *policy.Policy) *policy.Store {
+	store := policy.NewStore(p)
+	generation.Set(float64(store.Generation()))
+	return store
+}
+
 // LoadFile reads the policy document at path. The store is not touched on error.
 func LoadFile(path string) (*policy.Policy, error) {
 	data, err := os.ReadFile(path)

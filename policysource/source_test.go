@@ -136,3 +136,13 @@ func TestLoadFile(t *testing.T) {
 		t.Error("LoadFile of a missing file succeeded")
 	}
 }
+
+// TestNewStoreReportsGeneration: a policy that no watcher follows (--policy-file, the
+// built-in policy) is reported as generation 1 too, not left at 0.
+func TestNewStoreReportsGeneration(t *testing.T) {
+	generation.Set(0)
+	NewStore(policy.Default())
+	if got := testutil.ToFloat64(generation); got != 1 {
+		t.Errorf("rktsched_policy_generation = %v, want 1", got)
+	}
+}
