@@ -35,33 +35,29 @@ func passedNames(res *extenderv1.ExtenderFilterResult) []string {
 func TestFilterCapabilityMatrix(t *testing.T) {
 	nodes := matrixNodes()
 	s := newTestServer(t, false, nodes...)
-	for _, mode := range modes {
-		for _, tc := range matrixCases(t) {
-			t.Run(mode.name+"/"+tc.name, func(t *testing.T) {
-				var res extenderv1.ExtenderFilterResult
-				decodeOK(t, serve(t, s, http.MethodPost, "filter", mode.args(tc.pod, nodes)), &res)
-				wantPassed := []string{}
-				for _, n := range nodes {
-					if _, ok := tc.refused[n.Name]; !ok {
-						wantPassed = append(wantPassed, n.Name)
-					}
-				}
-				if diff := cmp.Diff(wantPassed, passedNames(&res)); diff != "" {
-					t.Errorf("passed nodes (-want +got):\n%s", diff)
-				}
-				if diff := cmp.Diff(tc.refused, map[string]string(res.FailedAndUnresolvableNodes), cmpopts.EquateEmpty()); diff != "" {
-					t.Errorf("FailedAndUnresolvableNodes (-want +got):\n%s", diff)
-				}
-				if len(res.FailedNodes) != 0 || res.Error != "" {
-					t.Errorf("FailedNodes = %v, Error = %q; want none", res.FailedNodes, res.Error)
-				}
-				// The answer is in the form asked: names for names, Nodes for Nodes.
-				if (res.NodeNames != nil) != (mode.name == "names") || (res.Nodes != nil) != (mode.name == "nodes") {
-					t.Errorf("answer form: NodeNames %v, Nodes %v; asked %s", res.NodeNames != nil, res.Nodes != nil, mode.name)
-				}
-			})
+	eachMatrixCase(t, nodes, func(t *testing.T, mode string, tc verdictCase, body []byte) {
+		var res extenderv1.ExtenderFilterResult
+		decodeOK(t, serve(t, s, http.MethodPost, "filter", body), &res)
+		wantPassed := []string{}
+		for _, n := range nodes {
+			if _, ok := tc.refused[n.Name]; !ok {
+				wantPassed = append(wantPassed, n.Name)
+			}
 		}
-	}
+		if diff := cmp.Diff(wantPassed, passedNames(&res)); diff != "" {
+			t.Errorf("passed nodes (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff(tc.refused, map[string]string(res.FailedAndUnresolvableNodes), cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("FailedAndUnresolvableNodes (-want +got):\n%s", diff)
+		}
+		if len(res.FailedNodes) != 0 || res.Error != "" {
+			t.Errorf("FailedNodes = %v, Error = %q; want none", res.FailedNodes, res.Error)
+		}
+		// The answer is in the form asked: names for names, Nodes for Nodes.
+		if (res.NodeNames != nil) != (mode == "names") || (res.Nodes != nil) != (mode == "nodes") {
+			t.Errorf("answer form: NodeNames %v, Nodes %v; asked %s", res.NodeNames != nil, res.Nodes != nil, mode)
+		}
+	})
 }
 
 // TestFilterAnswerMatchesReference proves the wire format: our answer, decoded with
@@ -70,22 +66,17 @@ func TestFilterAnswerMatchesReference(t *testing.T) {
 	nodes := benchNodes(60)
 	s := newTestServer(t, false, nodes...)
 	ref := reference{policy: s.store.Load(), nodes: s.nodes}
-	for _, mode := range modes {
-		for _, tc := range matrixCases(t) {
-			t.Run(mode.name+"/"+tc.name, func(t *testing.T) {
-				body := mode.args(tc.pod, nodes)
-				want, err := ref.filter(body)
-				if err != nil {
-					t.Fatal(err)
-				}
-				var got extenderv1.ExtenderFilterResult
-				decodeOK(t, serve(t, s, http.MethodPost, "filter", body), &got)
-				if diff := cmp.Diff(want, &got, cmpopts.EquateEmpty()); diff != "" {
-					t.Errorf("answer (-reference +extender):\n%s", diff)
-				}
-			})
+	eachMatrixCase(t, nodes, func(t *testing.T, _ string, _ verdictCase, body []byte) {
+		want, err := ref.filter(body)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
+		var got extenderv1.ExtenderFilterResult
+		decodeOK(t, serve(t, s, http.MethodPost, "filter", body), &got)
+		if diff := cmp.Diff(want, &got, cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("answer (-reference +extender):\n%s", diff)
+		}
+	})
 }
 
 func TestFilterPassesNodesThrough(t *testing.T) {

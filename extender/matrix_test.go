@@ -133,3 +133,13 @@ func matrixCases(t testing.TB) []verdictCase {
 			scores: map[string]int64{docker: 10, coreos: 0, rktPlain: 0, kvm: 0, fly: 5}},
 	}
 }
+
+// eachMatrixCase runs check on every matrix pod in both payload modes ("names", "nodes"),
+// with the request body kube-scheduler would send about nodes.
+func eachMatrixCase(t *testing.T, nodes []*v1.Node, check func(t *testing.T, mode string, tc verdictCase, body []byte)) {
+	for _, mode := range modes {
+		for _, tc := range matrixCases(t) {
+			t.Run(mode.name+"/"+tc.name, func(t *testing.T) { check(t, mode.name, tc, mode.args(tc.pod, nodes)) })
+		}
+	}
+}

@@ -9,63 +9,21 @@ import (
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 )
 
-func scoresOf(list extenderv1.HostPriorityList) map[string]int64 {
-	out := map[string]int64{}
-	for _, hp := range list {
-		out[hp.Host] = hp.Score
-	}
-	return out
-}
-
 func TestPrioritizeCapabilityMatrix(t *testing.T) {
 	nodes := matrixNodes()
 	s := newTestServer(t, false, nodes...)
-	for _, mode := range modes {
-		for _, tc := range matrixCases(t) {
-			t.Run(mode.name+"/"+tc.name, func(t *testing.T) {
-				var got extenderv1.HostPriorityList
-				decodeOK(t, serve(t, s, http.MethodPost, "prioritize", mode.args(tc.pod, nodes)), &got)
-				want := relativeScores(tc.scores)
-				if diff := cmp.Diff(want, scoresOf(got)); diff != "" {
-					t.Errorf("scores above the lowest (-want +got):\n%s", diff)
-				}
-				// Those nodes, in the order asked.
-				var listed []string
-				for _, name := range names(nodes) {
-					if _, ok := want[name]; ok {
-						listed = append(listed, name)
-					}
-				}
-				if diff := cmp.Diff(listed, hosts(got), cmpopts.EquateEmpty()); diff != "" {
-					t.Errorf("hosts (-want +got):\n%s", diff)
-				}
-			})
+	eachMatrixCase(t, nodes, func(t *testing.T, _ string, tc verdictCase, body []byte) {
+		var got extenderv1.HostPriorityList
+		decodeOK(t, serve(t, s, http.MethodPost, "prioritize", body), &got)
+		// The matrix's scores, made relative, in the order asked.
+		var absolute extenderv1.HostPriorityList
+		for _, name := range names(nodes) {
+			absolute = append(absolute, extenderv1.HostPriority{Host: name, Score: tc.scores[name]})
 		}
-	}
-}
-
-// relativeScores is what prioritize answers for these absolute scores: each less the
-// lowest, those left at 0 not listed.
-func relativeScores(scores map[string]int64) map[string]int64 {
-	lowest := extenderv1.MaxExtenderPriority
-	for _, s := range scores {
-		lowest = min(lowest, s)
-	}
-	out := map[string]int64{}
-	for name, s := range scores {
-		if s > lowest {
-			out[name] = s - lowest
+		if diff := cmp.Diff(relative(absolute), got, cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("answer (-want +got):\n%s", diff)
 		}
-	}
-	return out
-}
-
-func hosts(list extenderv1.HostPriorityList) []string {
-	out := []string{}
-	for _, hp := range list {
-		out = append(out, hp.Host)
-	}
-	return out
+	})
 }
 
 // TestPrioritizeScoresInRange sends every matrix pod against realistic nodes (all classes)
@@ -74,27 +32,22 @@ func TestPrioritizeScoresInRange(t *testing.T) {
 	nodes := benchNodes(40)
 	s := newTestServer(t, false, nodes...)
 	ref := reference{policy: s.store.Load(), nodes: s.nodes}
-	for _, mode := range modes {
-		for _, tc := range matrixCases(t) {
-			t.Run(mode.name+"/"+tc.name, func(t *testing.T) {
-				body := mode.args(tc.pod, nodes)
-				var got extenderv1.HostPriorityList
-				decodeOK(t, serve(t, s, http.MethodPost, "prioritize", body), &got)
-				for _, hp := range got {
-					if hp.Score < extenderv1.MinExtenderPriority || hp.Score > extenderv1.MaxExtenderPriority {
-						t.Errorf("%s scored %d, outside 0..10", hp.Host, hp.Score)
-					}
-				}
-				want, err := ref.prioritize(body)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
-					t.Errorf("answer (-reference +extender):\n%s", diff)
-				}
-			})
+	eachMatrixCase(t, nodes, func(t *testing.T, _ string, _ verdictCase, body []byte) {
+		var got extenderv1.HostPriorityList
+		decodeOK(t, serve(t, s, http.MethodPost, "prioritize", body), &got)
+		for _, hp := range got {
+			if hp.Score < extenderv1.MinExtenderPriority || hp.Score > extenderv1.MaxExtenderPriority {
+				t.Errorf("%s scored %d, outside 0..10", hp.Host, hp.Score)
+			}
 		}
-	}
+		want, err := ref.prioritize(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("answer (-reference +extender):\n%s", diff)
+		}
+	})
 }
 
 // TestPrioritizeListsOnlyNodesAboveTheLowest: a pod without soft needs scores the same on
