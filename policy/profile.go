@@ -107,19 +107,27 @@ func (rt *runtime) flavourOf(image string) *Class {
 
 // lookupFlavour is flavourOf without the fallback: nil when the image names no flavour.
 func (rt *runtime) lookupFlavour(image string) *Class {
-	if image == "" {
-		return nil
+	if f, ok := stage1Token(image); ok {
+		return rt.stage1[f]
 	}
+	return nil
+}
+
+// stage1Token returns the flavour token a stage1 image name names, by this rule: take the
+// image name's last path element, cut it at the first ':' (tag) or '@' (digest), drop a
+// ".aci" suffix; the token is what follows "stage1-", or, without that prefix, the whole
+// element (a bare flavour name like "kvm"). The token is compared with the policy's flavours
+// as a whole: "coreos.com/rkt/stage1-kvm:1.29.0" and "stage1-kvm.aci" are kvm, while
+// "stage1-kvm-fly" is the flavour "kvm-fly", which is neither kvm nor fly. ok is false for
+// an empty token.
+func stage1Token(image string) (flavour string, ok bool) {
 	name := image[strings.LastIndexByte(image, '/')+1:]
 	if i := strings.IndexAny(name, ":@"); i >= 0 {
 		name = name[:i]
 	}
-	for _, f := range rt.flavours {
-		if strings.Contains(name, f) {
-			return rt.stage1[f]
-		}
-	}
-	return nil
+	name = strings.TrimSuffix(name, ".aci")
+	name = strings.TrimPrefix(name, "stage1-")
+	return name, name != ""
 }
 
 // Labels returns every label rktsched owns, as the node of this profile should carry them.
