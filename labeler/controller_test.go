@@ -25,6 +25,7 @@ import (
 	"k8s.io/klog/v2/ktesting"
 
 	"github.com/rktsched/rktsched/policy"
+	"github.com/rktsched/rktsched/policy/policytest"
 	"github.com/rktsched/rktsched/policysource"
 )
 
@@ -627,10 +628,10 @@ func TestPolicyChangeRelabelsOnlyAffectedNodes(t *testing.T) {
 		newNode("kvm-1", "rkt://1.29.0", withStage1Image("coreos.com/rkt/stage1-kvm:1.29.0"),
 			withLabels(labelsOf("rkt", "kvm", "1.29.0", kvmLacks...))),
 	}
-	gpuOnCoreos := strings.Replace(string(policy.DefaultDocument()),
-		"lacks: [attach, init-containers, gpu, host-ipc", "lacks: [attach, init-containers, host-ipc", 1)
-	if _, err := policy.Parse([]byte(gpuOnCoreos)); err != nil || gpuOnCoreos == string(policy.DefaultDocument()) {
-		t.Fatalf("test policy: changed=%v err=%v", gpuOnCoreos != string(policy.DefaultDocument()), err)
+	gpuOnCoreos := policytest.EditDefault(t,
+		"lacks: [attach, init-containers, gpu, host-ipc", "lacks: [attach, init-containers, host-ipc")
+	if _, err := policy.Parse([]byte(gpuOnCoreos)); err != nil {
+		t.Fatalf("test policy: %v", err)
 	}
 
 	f := newFixture(t, nil, ControllerOptions{}, nodes)
