@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"strings"
 	"testing"
 	"time"
@@ -149,7 +150,7 @@ func TestRunAsLeader(t *testing.T) {
 		"rktsched_labeler_node_writes_total 1",
 		"rktsched_labeler_sync_errors_total 0",
 		"rktsched_labeler_sync_duration_seconds_count",
-		`rktsched_build_info{version="dev"} 1`,
+		`rktsched_build_info{goversion="` + goruntime.Version() + `",version="dev"} 1`,
 		"rktsched_policy_reload_errors_total",
 	} {
 		if !strings.Contains(metrics, want) {
