@@ -683,13 +683,17 @@ func TestNoWritesBeforeSync(t *testing.T) {
 		newNode("b", "rkt://1.29.0"),
 	}
 	var policyLoaded atomic.Bool
-	f := newFixture(t, nil, ControllerOptions{PolicySynced: policyLoaded.Load}, nodes)
+	var asked atomic.Int64 // how often Run has asked whether the policy is loaded
+	synced := func() bool { asked.Add(1); return policyLoaded.Load() }
+	f := newFixture(t, nil, ControllerOptions{PolicySynced: synced}, nodes)
 	f.start(2)
 	waitFor(t, "node cache synced", f.ctrl.nodesSynced)
 	if err := f.ctrl.readiness(); err == nil || err.Error() != "policy not loaded yet" {
 		t.Errorf("readiness = %v, want policy not loaded yet", err)
 	}
-	time.Sleep(300 * time.Millisecond) // several of WaitForCacheSync's 100ms polls
+	// Run has polled the policy several times (and been told no) with the node cache synced.
+	before := asked.Load()
+	waitFor(t, "three more polls of the policy", func() bool { return asked.Load() >= before+3 })
 	if diff := cmp.Diff([]write(nil), f.writes()); diff != "" {
 		t.Fatalf("writes before the policy was loaded (-want +got):\n%s", diff)
 	}
