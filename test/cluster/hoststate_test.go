@@ -109,3 +109,49 @@ func TestUnescapeMount(t *testing.T) {
 		t.Errorf("unescapeMount = %q", got)
 	}
 }
+
+// containerd of the real node starts on its socket, answers, and leaves the host as it was.
+func TestContainerdStartStop(t *testing.T) {
+	requireRealNodeHost(t, "containerd", "ctr", "runc", "iptables-save")
+	dir := t.TempDir()
+	before, err := SnapshotHost("/run/containerd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := StartContainerd(t.Context(), dir, "rktsched.local/pause:test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := StartContainerd(t.Context(), t.TempDir(), "x"); err == nil {
+		t.Error("a second containerd started on the same socket")
+	}
+	out, err := c.Ctr(t.Context(), "plugins", "list")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The CRI plugin (kubelet's) and the overlayfs snapshotter loaded: "TYPE ID PLATFORMS ok".
+	for _, want := range [][2]string{{"io.containerd.grpc.v1", "cri"}, {"io.containerd.snapshotter.v1", "overlayfs"}} {
+		found := false
+		for _, line := range strings.Split(out, "\n") {
+			f := strings.Fields(line)
+			found = found || len(f) >= 3 && f[0] == want[0] && f[1] == want[1] && f[len(f)-1] == "ok"
+		}
+		if !found {
+			t.Errorf("containerd plugin %s %s not loaded ok:\n%s", want[0], want[1], out)
+		}
+	}
+	c.Stop()
+	if c.Process().Running() {
+		t.Error("containerd still runs after Stop")
+	}
+	if err := before.Restore(); err != nil {
+		t.Errorf("Restore: %v", err)
+	}
+	after, err := SnapshotHost("/run/containerd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := before.Diff(after); diff != "" {
+		t.Errorf("the host differs after containerd:\n%s", diff)
+	}
+}
