@@ -62,9 +62,7 @@ func (p *Policy) ProfileOf(in NodeInputs) NodeProfile {
 	return np
 }
 
-// Classify is ProfileOf on the three inputs given one by one.
-//
-// Deprecated: use ProfileOf(NodeInputs{...}).
+// Classify is ProfileOf on the three inputs given one by one; new code uses ProfileOf.
 func (p *Policy) Classify(runtimeVersion string, labels map[string]string, stage1Image string) NodeProfile {
 	return p.ProfileOf(NodeInputs{RuntimeVersion: runtimeVersion, Stage1Image: stage1Image, Labels: labels})
 }
