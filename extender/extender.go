@@ -79,7 +79,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger.GetSink() == nil {
 		cfg.Logger = klog.Background()
 	}
-	m, err := newMetrics(cfg.Registry, cfg.Version, cfg.Nodes)
+	m, err := newMetrics(cfg.Registry, cfg.Version, cfg.Nodes, cfg.Policy)
 	if err != nil {
 		return nil, err
 	}

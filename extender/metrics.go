@@ -2,7 +2,6 @@ package extender
 
 import (
 	"errors"
-	"runtime"
 	"strconv"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 
 	"github.com/rktsched/rktsched/policy"
 	"github.com/rktsched/rktsched/policysource"
+	"github.com/rktsched/rktsched/version"
 )
 
 // Verbs are the extender calls kube-scheduler makes, as metric and log labels.
@@ -23,7 +23,7 @@ type metrics struct {
 	unknown  *prometheus.CounterVec
 }
 
-func newMetrics(reg *prometheus.Registry, version string, nodes *NodeCache) (*metrics, error) {
+func newMetrics(reg *prometheus.Registry, buildVersion string, nodes *NodeCache, store *policy.Store) (*metrics, error) {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rktsched_extender_requests_total",
@@ -45,13 +45,8 @@ func newMetrics(reg *prometheus.Registry, version string, nodes *NodeCache) (*me
 			Help: "Node names a request carried that the node cache had not seen yet, by verb.",
 		}, []string{"verb"}),
 	}
-	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "rktsched_build_info",
-		Help: "Always 1; the labels say which build is running.",
-	}, []string{"version", "goversion"})
-	buildInfo.WithLabelValues(version, runtime.Version()).Set(1)
 	all := []prometheus.Collector{
-		m.requests, m.duration, m.refused, m.unknown, buildInfo,
+		m.requests, m.duration, m.refused, m.unknown, version.BuildInfo(buildVersion),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	}
@@ -61,6 +56,7 @@ func newMetrics(reg *prometheus.Registry, version string, nodes *NodeCache) (*me
 			Help: "Nodes in the node cache (names-mode requests are answered from it).",
 		}, func() float64 { return float64(nodes.Len()) }))
 	}
+	all = append(all, policysource.Collectors(store)...)
 	var errs []error
 	for _, c := range all {
 		errs = append(errs, reg.Register(c))
@@ -68,7 +64,6 @@ func newMetrics(reg *prometheus.Registry, version string, nodes *NodeCache) (*me
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	policysource.Register(reg)
 	// Series that exist from the start, so that rates and alerts work before the first event.
 	for _, v := range verbs {
 		m.requests.WithLabelValues(v, "200")

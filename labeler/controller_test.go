@@ -25,6 +25,7 @@ import (
 	"k8s.io/klog/v2/ktesting"
 
 	"github.com/rktsched/rktsched/policy"
+	"github.com/rktsched/rktsched/policy/policytest"
 	"github.com/rktsched/rktsched/policysource"
 )
 
@@ -515,7 +516,8 @@ func TestSyncErrorIsRetried(t *testing.T) {
 }
 
 func TestUpdateNodeQueuesOnlyRelevantChanges(t *testing.T) {
-	base := newNode("n1", "docker://1.12.6", withLabels(map[string]string{"team": "blue"}))
+	base := newNode("n1", "docker://1.12.6", withLabels(map[string]string{"team": "blue",
+		policy.LabelRuntime: "docker", policy.CapabilityLabel(policy.Attach): "true"}))
 	changed := func(rv string, mutate func(*v1.Node)) *v1.Node {
 		n := base.DeepCopy()
 		n.ResourceVersion = rv
@@ -538,6 +540,9 @@ func TestUpdateNodeQueuesOnlyRelevantChanges(t *testing.T) {
 			n.Annotations = map[string]string{policy.AnnotationStage1Image: "coreos.com/rkt/stage1-fly:1.29.0"}
 		}), 1},
 		{"other annotation set", changed("2", func(n *v1.Node) { n.Annotations = map[string]string{"x": "y"} }), 0},
+		{"owned label removed (written back)", changed("2", func(n *v1.Node) { delete(n.Labels, policy.LabelRuntime) }), 1},
+		{"owned label changed (written back)", changed("2", func(n *v1.Node) { n.Labels[policy.CapabilityLabel(policy.Attach)] = "x" }), 1},
+		{"owned label added (removed again)", changed("2", func(n *v1.Node) { n.Labels[policy.CapabilityLabelPrefix+"stale"] = "true" }), 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -623,10 +628,10 @@ func TestPolicyChangeRelabelsOnlyAffectedNodes(t *testing.T) {
 		newNode("kvm-1", "rkt://1.29.0", withStage1Image("coreos.com/rkt/stage1-kvm:1.29.0"),
 			withLabels(labelsOf("rkt", "kvm", "1.29.0", kvmLacks...))),
 	}
-	gpuOnCoreos := strings.Replace(string(policy.DefaultDocument()),
-		"lacks: [attach, init-containers, gpu, host-ipc", "lacks: [attach, init-containers, host-ipc", 1)
-	if _, err := policy.Parse([]byte(gpuOnCoreos)); err != nil || gpuOnCoreos == string(policy.DefaultDocument()) {
-		t.Fatalf("test policy: changed=%v err=%v", gpuOnCoreos != string(policy.DefaultDocument()), err)
+	gpuOnCoreos := policytest.EditDefault(t,
+		"lacks: [attach, init-containers, gpu, host-ipc", "lacks: [attach, init-containers, host-ipc")
+	if _, err := policy.Parse([]byte(gpuOnCoreos)); err != nil {
+		t.Fatalf("test policy: %v", err)
 	}
 
 	f := newFixture(t, nil, ControllerOptions{}, nodes)
@@ -678,13 +683,17 @@ func TestNoWritesBeforeSync(t *testing.T) {
 		newNode("b", "rkt://1.29.0"),
 	}
 	var policyLoaded atomic.Bool
-	f := newFixture(t, nil, ControllerOptions{PolicySynced: policyLoaded.Load}, nodes)
+	var asked atomic.Int64 // how often Run has asked whether the policy is loaded
+	synced := func() bool { asked.Add(1); return policyLoaded.Load() }
+	f := newFixture(t, nil, ControllerOptions{PolicySynced: synced}, nodes)
 	f.start(2)
 	waitFor(t, "node cache synced", f.ctrl.nodesSynced)
 	if err := f.ctrl.readiness(); err == nil || err.Error() != "policy not loaded yet" {
 		t.Errorf("readiness = %v, want policy not loaded yet", err)
 	}
-	time.Sleep(300 * time.Millisecond) // several of WaitForCacheSync's 100ms polls
+	// Run has polled the policy several times (and been told no) with the node cache synced.
+	before := asked.Load()
+	waitFor(t, "three more polls of the policy", func() bool { return asked.Load() >= before+3 })
 	if diff := cmp.Diff([]write(nil), f.writes()); diff != "" {
 		t.Fatalf("writes before the policy was loaded (-want +got):\n%s", diff)
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -31,7 +32,7 @@ func TestHTTPHandler(t *testing.T) {
 		{"not ready", "GET", "/readyz", nil, errors.New("policy not loaded yet"), 503, "policy not loaded yet"},
 		{"ready ignores liveness", "GET", "/readyz", errors.New("x"), nil, 200, "ok"},
 		{"metrics", "GET", "/metrics", nil, nil, 200, "rktsched_labeler_node_writes_total 3"},
-		{"build info", "GET", "/metrics", nil, nil, 200, `rktsched_build_info{version="dev"} 1`},
+		{"build info", "GET", "/metrics", nil, nil, 200, `rktsched_build_info{goversion="` + runtime.Version() + `",version="dev"} 1`},
 		{"wrong method", "POST", "/readyz", nil, nil, 405, ""},
 		{"unknown path", "GET", "/", nil, nil, 404, ""},
 	}

@@ -38,12 +38,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-// RegisterBuildInfo adds rktsched_build_info{version} = 1 to reg.
+// RegisterBuildInfo adds rktsched_build_info{version, goversion} = 1 to reg (version.BuildInfo,
+// the same metric as the extender's).
 func RegisterBuildInfo(reg prometheus.Registerer) {
-	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "rktsched_build_info",
-		Help: "Always 1; the version label says which build is running.",
-	}, []string{"version"})
-	info.WithLabelValues(version.Version).Set(1)
-	reg.MustRegister(info)
+	reg.MustRegister(version.BuildInfo(version.Version))
 }

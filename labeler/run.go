@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,7 +17,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
-	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
@@ -55,29 +55,31 @@ func run(parent context.Context, client kubernetes.Interface, opts *Options, ln 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	RegisterBuildInfo(reg)
-	policysource.Register(reg)
 
 	recorder, stopEvents := newRecorder(ctx, client, opts.DryRun)
 	defer stopEvents()
 
-	store, watcher, policySynced, err := policySource(client, opts, recorder)
+	// --policy-file or the policy ConfigMap, watched either way.
+	source, err := policysource.Open(client, opts.Policy, recorder, podRef())
 	if err != nil {
 		return err
 	}
+	store := source.Store()
+	policysource.Register(reg, store)
 	// The labeler reads of a Node only what the policy reads and its name.
 	factory := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(policy.SlimNode))
 	ctrl, err := NewController(client, factory.Core().V1().Nodes(), store, recorder, ControllerOptions{
 		DryRun:       opts.DryRun,
 		Out:          stdout,
 		Metrics:      NewMetrics(reg),
-		PolicySynced: policySynced,
+		PolicySynced: source.HasSynced,
 	})
 	if err != nil {
 		return err
 	}
-	if watcher != nil {
-		watcher.OnChange = func(*policy.Policy) { ctrl.EnqueueAll() }
-		watcher.Start(ctx)
+	source.OnChange(func(*policy.Policy) { ctrl.EnqueueAll() })
+	if err := source.Start(ctx); err != nil {
+		return err
 	}
 	// Caches fill whether or not this replica leads: a standby takes over warm.
 	factory.Start(ctx.Done())
@@ -137,18 +139,12 @@ func newRecorder(ctx context.Context, client kubernetes.Interface, dryRun bool) 
 	return broadcaster.NewRecorder(scheme.Scheme, v1.EventSource{Component: Component}), broadcaster.Shutdown
 }
 
-// policySource loads the policy from --policy-file, or prepares a watcher of the policy
-// ConfigMap (built-in policy until the ConfigMap has been read; not started yet).
-func policySource(client kubernetes.Interface, opts *Options, recorder record.EventRecorder) (
-	*policy.Store, *policysource.Watcher, cache.InformerSynced, error) {
-	if opts.Policy.File != "" {
-		p, err := policysource.LoadFile(opts.Policy.File)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		return policysource.NewStore(p), nil, func() bool { return true }, nil
+// podRef is the labeler's own Pod from the downward API (POD_NAME, POD_NAMESPACE), which
+// Events about --policy-file are recorded on; nil when either is unset.
+func podRef() *v1.ObjectReference {
+	name, ns := os.Getenv("POD_NAME"), os.Getenv("POD_NAMESPACE")
+	if name == "" || ns == "" {
+		return nil
 	}
-	store := policysource.NewStore(policy.Default())
-	w := policysource.NewWatcher(client, opts.Policy, store, recorder)
-	return store, w, w.HasSynced, nil
+	return &v1.ObjectReference{Kind: "Pod", APIVersion: "v1", Namespace: ns, Name: name}
 }

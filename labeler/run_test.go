@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +21,9 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/klog/v2/ktesting"
 	"k8s.io/utils/ptr"
+
+	"github.com/rktsched/rktsched/policy"
+	"github.com/rktsched/rktsched/policy/policytest"
 )
 
 func testOptions(mutate func(*Options)) *Options {
@@ -149,7 +153,7 @@ func TestRunAsLeader(t *testing.T) {
 		"rktsched_labeler_node_writes_total 1",
 		"rktsched_labeler_sync_errors_total 0",
 		"rktsched_labeler_sync_duration_seconds_count",
-		`rktsched_build_info{version="dev"} 1`,
+		`rktsched_build_info{goversion="` + goruntime.Version() + `",version="dev"} 1`,
 		"rktsched_policy_reload_errors_total",
 	} {
 		if !strings.Contains(metrics, want) {
@@ -182,7 +186,18 @@ func TestRunStandby(t *testing.T) {
 	s := startRun(t, client, testOptions(nil))
 
 	waitFor(t, "ready", func() bool { code, _ := s.get("/readyz"); return code == 200 })
-	time.Sleep(300 * time.Millisecond) // a few retry periods of the elector
+	// The elector has tried for the lease a few times more (and found it held).
+	leaseGets := func() int {
+		n := 0
+		for _, a := range client.Actions() {
+			if a.GetVerb() == "get" && a.GetResource().Resource == "leases" {
+				n++
+			}
+		}
+		return n
+	}
+	before := leaseGets()
+	waitFor(t, "three more lease attempts", func() bool { return leaseGets() >= before+3 })
 	if got := writesTo(client, "nodes"); len(got) != 0 {
 		t.Errorf("a standby wrote nodes: %v", got)
 	}
@@ -274,5 +289,46 @@ func TestRunWithoutLeaderElection(t *testing.T) {
 	}
 	if got := writesTo(client, "leases"); len(got) != 0 {
 		t.Errorf("--leader-elect=false wrote leases: %v", got)
+	}
+}
+
+// --policy-file is watched: a good edit relabels the nodes, a bad one is rejected (metric)
+// and the labels stay.
+func TestRunPolicyFileReload(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "policy.yaml")
+	if err := os.WriteFile(path, policy.DefaultDocument(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	client := fake.NewClientset(newNode("docker-1", "docker://1.12.6"))
+	s := startRun(t, client, testOptions(func(o *Options) { o.Policy.File = path }))
+	attach := policy.CapabilityLabel(policy.Attach)
+	waitFor(t, "the node labeled", func() bool { return s.nodeLabels("docker-1")[attach] == "true" })
+
+	// Attach left out of the policy: its label goes.
+	noAttach := policytest.EditDefault(t, "  attach:                {action: filter, weight: 5}\n", "")
+	if err := os.WriteFile(path+".tmp", []byte(noAttach), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(path+".tmp", path); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the attach label removed", func() bool { _, ok := s.nodeLabels("docker-1")[attach]; return !ok })
+	_, metrics := s.get("/metrics")
+	if !strings.Contains(metrics, "rktsched_policy_generation 2\n") {
+		t.Errorf("/metrics lacks rktsched_policy_generation 2:\n%s", metrics)
+	}
+
+	if err := os.WriteFile(path, []byte("apiVersion: v2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the bad file rejected", func() bool {
+		_, m := s.get("/metrics")
+		return strings.Contains(m, "rktsched_policy_reload_errors_total 1\n")
+	})
+	if _, ok := s.nodeLabels("docker-1")[attach]; ok {
+		t.Error("the attach label came back after a rejected file")
+	}
+	if _, m := s.get("/metrics"); !strings.Contains(m, "rktsched_policy_generation 2\n") {
+		t.Error("a rejected file changed the generation")
 	}
 }

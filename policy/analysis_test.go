@@ -434,8 +434,7 @@ func TestUnknownNeedRefusesEverywhere(t *testing.T) {
 
 func TestActions(t *testing.T) {
 	edit := func(from, to string) *Policy {
-		doc := strings.Replace(string(DefaultDocument()), from, to, 1)
-		return mustParse(t, doc)
+		return mustParse(t, editDefault(t, from, to))
 	}
 	guaranteed := pod(func(s *v1.PodSpec) {
 		s.Containers[0].Resources = v1.ResourceRequirements{Limits: v1.ResourceList{v1.ResourceCPU: resource.MustParse("1"), v1.ResourceMemory: resource.MustParse("1Gi")}}
@@ -482,4 +481,15 @@ func TestVerdictDoesNotAllocate(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { _ = a.Verdict(c).Reason }); n != 0 {
 		t.Errorf("Verdict allocates %v times", n)
 	}
+}
+
+// editDefault is the default document with old replaced by new; old must occur exactly once
+// (policytest.EditDefault, which this package's own tests cannot import).
+func editDefault(t *testing.T, old, new string) string {
+	t.Helper()
+	def := string(DefaultDocument())
+	if n := strings.Count(def, old); n != 1 {
+		t.Fatalf("default.yaml holds %q %d times, want once: update the test", old, n)
+	}
+	return strings.Replace(def, old, new, 1)
 }

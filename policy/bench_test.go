@@ -34,6 +34,6 @@ func BenchmarkClassify(b *testing.B) {
 	labels := map[string]string{"kubernetes.io/hostname": "n1"}
 	b.ReportAllocs()
 	for b.Loop() {
-		p.Classify("rkt://1.29.0", labels, "coreos.com/rkt/stage1-kvm:1.29.0")
+		p.ProfileOf(NodeInputs{RuntimeVersion: "rkt://1.29.0", Stage1Image: "coreos.com/rkt/stage1-kvm:1.29.0", Labels: labels})
 	}
 }

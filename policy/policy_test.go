@@ -226,7 +226,7 @@ func TestStore(t *testing.T) {
 	if s.Load() != Default() || s.Generation() != 1 {
 		t.Error("bad document replaced the policy in force")
 	}
-	edited := strings.Replace(string(DefaultDocument()), "gpu:                   {action: filter", "gpu:                   {action: ignore", 1)
+	edited := editDefault(t, "gpu:                   {action: filter", "gpu:                   {action: ignore")
 	if changed, err := s.Update([]byte(edited)); err != nil || !changed {
 		t.Fatalf("edited document: changed=%v err=%v", changed, err)
 	}

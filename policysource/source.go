@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	v1 "k8s.io/api/core/v1"
@@ -42,30 +43,30 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.File, "policy-file", "", "read the policy from this file instead of the ConfigMap")
 }
 
-// Metrics of policy loading. Register them with Register.
-var (
-	reloadErrors = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "rktsched_policy_reload_errors_total",
-		Help: "Policy documents rejected; the last good policy stayed in force.",
-	})
-	generation = prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "rktsched_policy_generation",
-		Help: "How many policies have been in force since start (1 = the first one).",
-	})
-)
-
-// Register adds the policy metrics to reg.
-func Register(reg prometheus.Registerer) {
-	reg.MustRegister(reloadErrors, generation)
+// Collectors are the policy metrics of store, read from it at scrape time:
+// rktsched_policy_generation and rktsched_policy_reload_errors_total. Every binary registers
+// them on its own registry (Register), so two stores never share counts.
+func Collectors(store *policy.Store) []prometheus.Collector {
+	return []prometheus.Collector{
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "rktsched_policy_reload_errors_total",
+			Help: "Policy documents rejected (from the ConfigMap or --policy-file); the last good policy stayed in force.",
+		}, func() float64 { return float64(store.Rejected()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "rktsched_policy_generation",
+			Help: "How many policies have been in force since start (1 = the first one).",
+		}, func() float64 { return float64(store.Generation()) }),
+	}
 }
 
-// NewStore puts p in force in a new store and reports it as generation 1, whether a
-// Watcher follows the ConfigMap from there or p stays (--policy-file, the built-in policy).
-func NewStore(p *policy.Policy) *policy.Store {
-	store := policy.NewStore(p)
-	generation.Set(float64(store.Generation()))
-	return store
+// Register adds the policy metrics of store (Collectors) to reg.
+func Register(reg prometheus.Registerer, store *policy.Store) {
+	reg.MustRegister(Collectors(store)...)
 }
+
+// NewStore puts p in force in a new store (generation 1), whether a watcher follows the
+// policy's source from there or p stays (the built-in policy).
+func NewStore(p *policy.Policy) *policy.Store { return policy.NewStore(p) }
 
 // LoadFile reads the policy document at path. The store is not touched on error.
 func LoadFile(path string) (*policy.Policy, error) {
@@ -89,12 +90,14 @@ type Watcher struct {
 	// OnChange, if set, is called after a new policy is put in force.
 	OnChange func(*policy.Policy)
 	synced   cache.InformerSynced
+	// seen: the ConfigMap was delivered at least once; loaded: a policy from it was accepted
+	// at least once, or it was deleted (the built-in policy is then in force by design).
+	seen, loaded atomic.Bool
 }
 
 // NewWatcher returns a watcher for the ConfigMap opts name. The recorder reports rejected and
 // accepted documents as Events on the ConfigMap.
 func NewWatcher(client kubernetes.Interface, opts Options, store *policy.Store, recorder record.EventRecorder) *Watcher {
-	generation.Set(float64(store.Generation()))
 	return &Watcher{client: client, opts: opts, store: store, recorder: recorder}
 }
 
@@ -123,11 +126,19 @@ func (w *Watcher) Start(ctx context.Context) {
 	factory.Start(ctx.Done())
 }
 
-// HasSynced reports whether the ConfigMap has been read (present or not).
-func (w *Watcher) HasSynced() bool { return w.synced != nil && w.synced() }
+// HasSynced reports whether the policy in force comes from the ConfigMap as the operator
+// wants it: the ConfigMap has been read at least once and its policy accepted, or it did not
+// exist (or was deleted), so that the built-in policy is in force by design. A ConfigMap whose
+// document is rejected from the start keeps HasSynced false (the built-in policy is in force
+// then, but only for lack of a good one) until a good document arrives; once true, it stays
+// true, since a later rejected edit leaves the last good policy in force.
+func (w *Watcher) HasSynced() bool {
+	return w.synced != nil && w.synced() && (w.loaded.Load() || !w.seen.Load())
+}
 
 func (w *Watcher) apply(ctx context.Context, obj any) {
 	cm := obj.(*v1.ConfigMap)
+	w.seen.Store(true)
 	logger := klog.FromContext(ctx).WithValues("configmap", klog.KObj(cm), "resourceVersion", cm.ResourceVersion)
 	data, ok := cm.Data[policy.ConfigMapKey]
 	var p *policy.Policy
@@ -136,7 +147,7 @@ func (w *Watcher) apply(ctx context.Context, obj any) {
 		p, err = policy.Parse([]byte(data))
 	}
 	if err != nil {
-		reloadErrors.Inc()
+		w.store.Reject()
 		logger.Error(err, "Policy rejected; the last good policy stays in force", "generation", w.store.Generation())
 		w.recorder.Eventf(cm, v1.EventTypeWarning, "PolicyRejected", "Policy rejected, the last good policy stays in force: %v", err)
 		return
@@ -150,10 +161,11 @@ func (w *Watcher) revertToDefault(ctx context.Context) {
 }
 
 func (w *Watcher) set(ctx context.Context, p *policy.Policy, cm *v1.ConfigMap) {
-	if !w.store.Set(p) {
+	changed := w.store.Set(p)
+	w.loaded.Store(true) // also when p is the policy in force already
+	if !changed {
 		return
 	}
-	generation.Set(float64(w.store.Generation()))
 	klog.FromContext(ctx).Info("Policy in force", "generation", w.store.Generation(), "digest", p.Digest())
 	if cm != nil {
 		w.recorder.Eventf(cm, v1.EventTypeNormal, "PolicyLoaded", "Policy %s in force (generation %d)", p.Digest(), w.store.Generation())

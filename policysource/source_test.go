@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/client_golang/prometheus"
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/tools/record"
 
 	"github.com/rktsched/rktsched/policy"
+	"github.com/rktsched/rktsched/policy/policytest"
 )
 
 // configMap returns the policy ConfigMap at a resourceVersion (the fake clientset sets none).
@@ -27,8 +28,8 @@ func configMap(doc, resourceVersion string) *v1.ConfigMap {
 }
 
 // edited returns the default document with gpu ignored: a valid policy unlike the default.
-func edited() string {
-	return strings.Replace(string(policy.DefaultDocument()), "gpu:                   {action: filter", "gpu:                   {action: ignore", 1)
+func edited(t *testing.T) string {
+	return policytest.EditDefault(t, "gpu:                   {action: filter", "gpu:                   {action: ignore")
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -54,7 +55,7 @@ func expectEvent(t *testing.T, rec *record.FakeRecorder, prefix string) {
 func TestWatcher(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	client := fake.NewClientset(configMap(edited(), "1"))
+	client := fake.NewClientset(configMap(edited(t), "1"))
 	store := policy.NewStore(policy.Default())
 	rec := record.NewFakeRecorder(10)
 	w := NewWatcher(client, Options{Namespace: DefaultNamespace, Name: DefaultName}, store, rec)
@@ -72,13 +73,13 @@ func TestWatcher(t *testing.T) {
 	good := store.Load()
 
 	// A bad edit is rejected: Warning Event, metric, last good policy in force.
-	errorsBefore := testutil.ToFloat64(reloadErrors)
+	errorsBefore := metric(t, store, "rktsched_policy_reload_errors_total")
 	cms := client.CoreV1().ConfigMaps(DefaultNamespace)
-	if _, err := cms.Update(ctx, configMap(edited()+"\nbogus: true\n", "2"), metav1.UpdateOptions{}); err != nil {
+	if _, err := cms.Update(ctx, configMap(edited(t)+"\nbogus: true\n", "2"), metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	expectEvent(t, rec, `Warning PolicyRejected Policy rejected, the last good policy stays in force: policy document: line `)
-	if got := testutil.ToFloat64(reloadErrors) - errorsBefore; got != 1 {
+	if got := metric(t, store, "rktsched_policy_reload_errors_total") - errorsBefore; got != 1 {
 		t.Errorf("reload errors went up by %v, want 1", got)
 	}
 	if store.Load() != good {
@@ -99,7 +100,7 @@ func TestWatcher(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the built-in policy", func() bool { return store.Load() == policy.Default() })
-	if got := testutil.ToFloat64(generation); got != float64(store.Generation()) || got != 3 {
+	if got := metric(t, store, "rktsched_policy_generation"); got != float64(store.Generation()) || got != 3 {
 		t.Errorf("generation metric %v, store generation %d, want 3", got, store.Generation())
 	}
 }
@@ -120,7 +121,7 @@ func TestLoadFile(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.yaml")
 	bad := filepath.Join(dir, "bad.yaml")
-	if err := os.WriteFile(good, []byte(edited()), 0o600); err != nil {
+	if err := os.WriteFile(good, []byte(edited(t)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(bad, []byte("apiVersion: v2\n"), 0o600); err != nil {
@@ -137,12 +138,94 @@ func TestLoadFile(t *testing.T) {
 	}
 }
 
-// TestNewStoreReportsGeneration: a policy that no watcher follows (--policy-file, the
-// built-in policy) is reported as generation 1 too, not left at 0.
+// TestNewStoreReportsGeneration: a policy that no watcher follows (the built-in policy) is
+// reported as generation 1 too, not left at 0.
 func TestNewStoreReportsGeneration(t *testing.T) {
-	generation.Set(0)
-	NewStore(policy.Default())
-	if got := testutil.ToFloat64(generation); got != 1 {
+	if got := metric(t, NewStore(policy.Default()), "rktsched_policy_generation"); got != 1 {
 		t.Errorf("rktsched_policy_generation = %v, want 1", got)
+	}
+}
+
+// Two stores (two binaries' registries in one process, or two tests) never share counts.
+func TestMetricsPerStore(t *testing.T) {
+	a, b := NewStore(policy.Default()), NewStore(policy.Default())
+	a.Reject()
+	a.Set(mustParse(t, edited(t)))
+	if got := metric(t, a, "rktsched_policy_reload_errors_total"); got != 1 {
+		t.Errorf("a: reload errors %v, want 1", got)
+	}
+	if got := metric(t, a, "rktsched_policy_generation"); got != 2 {
+		t.Errorf("a: generation %v, want 2", got)
+	}
+	if got := metric(t, b, "rktsched_policy_reload_errors_total"); got != 0 {
+		t.Errorf("b: reload errors %v, want 0", got)
+	}
+	if got := metric(t, b, "rktsched_policy_generation"); got != 1 {
+		t.Errorf("b: generation %v, want 1", got)
+	}
+}
+
+func mustParse(t *testing.T, doc string) *policy.Policy {
+	t.Helper()
+	p, err := policy.Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// metric is the value of the named policy metric of store, as a registry serves it.
+func metric(t *testing.T, store *policy.Store, name string) float64 {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	Register(reg, store)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		m := mf.GetMetric()[0]
+		if c := m.GetCounter(); c != nil {
+			return c.GetValue()
+		}
+		return m.GetGauge().GetValue()
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
+}
+
+// A ConfigMap whose document is bad from the start leaves the watcher unsynced: the built-in
+// policy is in force then only for lack of a good one. A good edit syncs it, and a later bad
+// one does not unsync it (the last good policy is the ConfigMap's).
+func TestWatcherHasSyncedOnlyWithAPolicyFromTheConfigMap(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	client := fake.NewClientset(configMap("apiVersion: v2\n", "1"))
+	store := NewStore(policy.Default())
+	w := NewWatcher(client, Options{Namespace: DefaultNamespace, Name: DefaultName}, store, record.NewFakeRecorder(10))
+	w.Start(ctx)
+	waitFor(t, "the rejection", func() bool { return store.Rejected() == 1 })
+	waitFor(t, "the informer's sync", w.synced)
+	if w.HasSynced() {
+		t.Error("synced on a rejected ConfigMap")
+	}
+	cms := client.CoreV1().ConfigMaps(DefaultNamespace)
+	if _, err := cms.Update(ctx, configMap(policytest.EditDefault(t), "2"), metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// The default document: the policy in force does not change, yet it is the ConfigMap's.
+	waitFor(t, "sync", w.HasSynced)
+	if store.Generation() != 1 {
+		t.Errorf("generation %d, want 1", store.Generation())
+	}
+	if _, err := cms.Update(ctx, configMap("apiVersion: v3\n", "3"), metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the second rejection", func() bool { return store.Rejected() == 2 })
+	if !w.HasSynced() {
+		t.Error("a rejected edit unsynced the watcher")
 	}
 }

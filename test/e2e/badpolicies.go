@@ -104,7 +104,12 @@ func BadPolicies(good []byte) ([]BadPolicy, error) {
 	return out, nil
 }
 
+// replaceOnce replaces old, which must occur exactly once, with new, which must differ from it
+// (the edits are made with strings.Replace on snippets: one that replaced nothing fails here).
 func replaceOnce(doc []byte, old, new string) ([]byte, error) {
+	if old == new {
+		return nil, fmt.Errorf("the edit of %q changes nothing", old)
+	}
 	if n := strings.Count(string(doc), old); n != 1 {
 		return nil, fmt.Errorf("the policy has %q %d times, want once", old, n)
 	}

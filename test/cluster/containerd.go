@@ -1,0 +1,164 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// ContainerdSocket is where the real node's containerd listens: kubelet's stats collector
+// looks nowhere else (root and state live in the node's temporary directory).
+const ContainerdSocket = "/run/containerd/containerd.sock"
+
+// ContainerdNamespace is the containerd namespace of the CRI plugin, which kubelet's pods and
+// imported images live in.
+const ContainerdNamespace = "k8s.io"
+
+// Containerd is the real node's container runtime: Debian's containerd with runc and the
+// CNI plugins, configured in a directory of its own.
+type Containerd struct {
+	Dir  string
+	proc *Process
+}
+
+// containerdConfig is containerd's configuration (version 2) for the real node; see
+// test/README.md for why each setting is there.
+func containerdConfig(dir, sandboxImage string) string {
+	return fmt.Sprintf(`version = 2
+root = %[1]q
+state = %[2]q
+
+[grpc]
+  address = %[3]q
+
+[plugins."io.containerd.grpc.v1.cri"]
+  # A local image: nothing is pulled.
+  sandbox_image = %[4]q
+  # Root here lacks CAP_SYS_RESOURCE: runc cannot set the negative oom_score_adj kubelet asks for.
+  restrict_oom_score_adj = true
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        BinaryName = "/usr/sbin/runc"
+        SystemdCgroup = false
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = %[5]q
+`, filepath.Join(dir, "root"), filepath.Join(dir, "state"), ContainerdSocket, sandboxImage, filepath.Join(dir, "cni"))
+}
+
+// StartContainerd starts containerd with its root, state, CNI configuration and log under
+// dir, listening on ContainerdSocket, and waits until it answers. It fails if something
+// listens there already: the real node never shares a containerd.
+func StartContainerd(ctx context.Context, dir, sandboxImage string) (*Containerd, error) {
+	if c, err := net.DialTimeout("unix", ContainerdSocket, time.Second); err == nil {
+		_ = c.Close()
+		return nil, fmt.Errorf("a containerd listens on %s already", ContainerdSocket)
+	}
+	for _, d := range []string{"root", "state", "cni"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			return nil, err
+		}
+	}
+	config := filepath.Join(dir, "containerd.toml")
+	if err := os.WriteFile(config, []byte(containerdConfig(dir, sandboxImage)), 0o644); err != nil {
+		return nil, err
+	}
+	path, err := exec.LookPath("containerd")
+	if err != nil {
+		return nil, err
+	}
+	proc, err := startProcess("containerd", filepath.Join(dir, "containerd.log"), false, path, "--config", config)
+	if err != nil {
+		return nil, err
+	}
+	c := &Containerd{Dir: dir, proc: proc}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := c.Ctr(ctx, "version")
+		if err == nil {
+			return c, nil
+		}
+		if !proc.Running() {
+			return nil, proc.exitError()
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			c.Stop()
+			return nil, fmt.Errorf("containerd did not answer on %s: %w", ContainerdSocket, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Process is the containerd process.
+func (c *Containerd) Process() *Process { return c.proc }
+
+// Ctr runs ctr against the node's containerd in the CRI namespace and returns its output.
+func (c *Containerd) Ctr(ctx context.Context, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "ctr", append([]string{"--address", ContainerdSocket, "--namespace", ContainerdNamespace}, args...)...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("ctr %s: %w: %s", strings.Join(args, " "), err, out)
+	}
+	return string(out), nil
+}
+
+// ImportImage imports an image archive (an OCI layout as a tar, or a docker-archive) into the
+// CRI namespace, so that pods run it without pulling.
+func (c *Containerd) ImportImage(ctx context.Context, archive string) error {
+	_, err := c.Ctr(ctx, "images", "import", "--all-platforms", archive)
+	return err
+}
+
+// Stop kills every task containerd runs, stops containerd and its shims, and removes its
+// socket. The node's directory stays (its logs); HostState.Restore unmounts what is left.
+func (c *Containerd) Stop() {
+	if c.proc.Running() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if out, err := c.Ctr(ctx, "tasks", "list", "--quiet"); err == nil {
+			for _, id := range strings.Fields(out) {
+				_, _ = c.Ctr(ctx, "tasks", "kill", "--signal", "SIGKILL", id)
+			}
+		}
+	}
+	c.proc.Stop(10 * time.Second)
+	// Shims outlive containerd by design (they are in their own process groups): end those
+	// whose command line names this node's state directory.
+	killShims(filepath.Join(c.Dir, "state"))
+	for _, f := range []string{ContainerdSocket, ContainerdSocket + ".ttrpc"} {
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+			fmt.Fprintf(os.Stderr, "removing %s: %v\n", f, err)
+		}
+	}
+}
+
+// killShims kills the containerd-shim processes whose command line mentions dir.
+func killShims(dir string) {
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid := 0
+		if _, err := fmt.Sscanf(e.Name(), "%d", &pid); err != nil || pid <= 1 {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		s := string(cmdline)
+		if strings.Contains(s, "containerd-shim") && strings.Contains(s, dir) {
+			if p, err := os.FindProcess(pid); err == nil {
+				_ = p.Kill()
+			}
+		}
+	}
+}
