@@ -161,10 +161,20 @@ func explanationTable(w io.Writer, wide bool, policySource string, e *explain.Ex
 			return err
 		}
 	}
+	// The extender's reasons, as kube-scheduler's FailedScheduling event counts them.
+	var reasons []string
+	classesOf := map[string][]string{}
 	for _, c := range e.Classes {
-		if c.Reason != "" {
-			fmt.Fprintf(w, "reason (%s): %s\n", c.Class, c.Reason)
+		if c.Reason == "" {
+			continue
 		}
+		if _, ok := classesOf[c.Reason]; !ok {
+			reasons = append(reasons, c.Reason)
+		}
+		classesOf[c.Reason] = append(classesOf[c.Reason], c.Class)
+	}
+	for _, r := range reasons {
+		fmt.Fprintf(w, "reason (%s): %s\n", strings.Join(classesOf[r], ", "), r)
 	}
 	for _, f := range e.Fixes {
 		fmt.Fprintf(w, "fix: %s\n", f)
