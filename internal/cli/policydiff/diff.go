@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	v1 "k8s.io/api/core/v1"
+	"k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
 
 	"github.com/rktsched/rktsched/policy"
 )
@@ -25,6 +26,8 @@ type Result struct {
 	// Stranded are running pods that fit their node now and would not after the edit.
 	Stranded []PodChange `json:"stranded"`
 	// Schedulable are Pending pods refused by every node now that some node would accept.
+	// For a pod with a nodeSelector or required node affinity, only the nodes they match
+	// count, as kube-scheduler asks the extender only about those.
 	Schedulable []PodChange `json:"schedulable"`
 	// Unschedulable are Pending pods some node accepts now that every node would refuse.
 	Unschedulable []PodChange `json:"unschedulable"`
@@ -129,13 +132,17 @@ func Diff(old, new *policy.Policy, nodes []*v1.Node, pods []*v1.Pod) *Result {
 			}
 		default:
 			oa, na := old.Analyze(pod), new.Analyze(pod)
-			before, _ := fitting(old, oa, oldCount)
-			after, accepting := fitting(new, na, newCount)
+			oc, nc := oldCount, newCount
+			if selective(pod) {
+				oc, nc = selectedCounts(old, new, pod, nodes)
+			}
+			before, _ := fitting(old, oa, oc)
+			after, accepting := fitting(new, na, nc)
 			switch {
 			case !before && after:
-				r.Schedulable = append(r.Schedulable, PodChange{Pod: ref, Reason: firstReason(old, oa, oldCount), Classes: accepting})
+				r.Schedulable = append(r.Schedulable, PodChange{Pod: ref, Reason: firstReason(old, oa, oc), Classes: accepting})
 			case before && !after:
-				r.Unschedulable = append(r.Unschedulable, PodChange{Pod: ref, Reason: firstReason(new, na, newCount)})
+				r.Unschedulable = append(r.Unschedulable, PodChange{Pod: ref, Reason: firstReason(new, na, nc)})
 			}
 		}
 	}
@@ -143,6 +150,28 @@ func Diff(old, new *policy.Policy, nodes []*v1.Node, pods []*v1.Pod) *Result {
 		sort.Slice(l, func(i, j int) bool { return l[i].Pod < l[j].Pod })
 	}
 	return r
+}
+
+// selective reports whether the pod's nodeSelector or required node affinity narrows the
+// nodes it may go to: kube-scheduler asks the extender only about those.
+func selective(pod *v1.Pod) bool {
+	a := pod.Spec.Affinity
+	return len(pod.Spec.NodeSelector) > 0 || a != nil && a.NodeAffinity != nil && a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution != nil
+}
+
+// selectedCounts counts by class, under each policy, the nodes the pod's nodeSelector and
+// required node affinity let it go to.
+func selectedCounts(old, new *policy.Policy, pod *v1.Pod, nodes []*v1.Node) (oldCount, newCount []int) {
+	oldCount, newCount = make([]int, len(old.Classes())), make([]int, len(new.Classes()))
+	required := nodeaffinity.GetRequiredNodeAffinity(pod)
+	for _, n := range nodes {
+		if ok, err := required.Match(n); err != nil || !ok {
+			continue
+		}
+		oldCount[old.Profile(n).Class.ID]++
+		newCount[new.Profile(n).Class.ID]++
+	}
+	return oldCount, newCount
 }
 
 // fitting reports whether a class with nodes accepts the pod, and which do.
