@@ -76,8 +76,8 @@ func TestExplainLive(t *testing.T) {
 		}
 	}
 	want := map[string][]string{
-		"rkt stage1-coreos lacks port-forward":                    {"rkt-coreos-1", "rkt-coreos-2"},
-		"rkt stage1-kvm lacks port-forward":                       {"rkt-kvm-1"},
+		"rkt stage1-coreos lacks port-forward":                   {"rkt-coreos-1", "rkt-coreos-2"},
+		"rkt stage1-kvm lacks port-forward":                      {"rkt-kvm-1"},
 		"rkt stage1-fly lacks port-forward, namespace-isolation": {"rkt-fly-1"},
 	}
 	if diff := cmp.Diff(want, refused); diff != "" {
