@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/rktsched/rktsched/version.Version=$(VERSION)
 GOBUILD := CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)"
 BIN := bin
-BINARIES := rktsched-extender rktsched-labeler
+BINARIES := rktsched-extender rktsched-labeler kubectl-rktsched
 
 .DEFAULT_GOAL := help
 

@@ -19,6 +19,8 @@ const Module = "github.com/rktsched/rktsched"
 const (
 	ExtenderBinary = "rktsched-extender"
 	LabelerBinary  = "rktsched-labeler"
+	// CLIBinary is kubectl rktsched, which the e2e suite and the demo run as users would.
+	CLIBinary = "kubectl-rktsched"
 )
 
 // RepoRoot returns the repository root: the nearest parent of the working directory whose
@@ -61,13 +63,13 @@ func ControlPlaneBinaries(ctx context.Context, repoRoot string, progress io.Writ
 	return dir, nil
 }
 
-// ProjectBinaries returns a directory holding rktsched-extender and rktsched-labeler. If dir
-// is set (make passes its bin/), the binaries must already be there; otherwise they are built
-// from repoRoot into outDir with go build.
+// ProjectBinaries returns a directory holding rktsched-extender, rktsched-labeler and
+// kubectl-rktsched. If dir is set (make passes its bin/), the binaries must already be there;
+// otherwise they are built from repoRoot into outDir with go build.
 func ProjectBinaries(ctx context.Context, repoRoot, dir, outDir string, progress io.Writer) (string, error) {
 	if dir == "" {
 		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", outDir+string(filepath.Separator),
-			"./cmd/"+ExtenderBinary, "./cmd/"+LabelerBinary)
+			"./cmd/"+ExtenderBinary, "./cmd/"+LabelerBinary, "./cmd/"+CLIBinary)
 		cmd.Dir = repoRoot
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		cmd.Stdout, cmd.Stderr = progress, progress
@@ -77,7 +79,7 @@ func ProjectBinaries(ctx context.Context, repoRoot, dir, outDir string, progress
 		dir = outDir
 	}
 	var errs []error
-	for _, b := range []string{ExtenderBinary, LabelerBinary} {
+	for _, b := range []string{ExtenderBinary, LabelerBinary, CLIBinary} {
 		if _, err := os.Stat(filepath.Join(dir, b)); err != nil {
 			errs = append(errs, err)
 		}

@@ -63,6 +63,7 @@ func TestE2E(t *testing.T) {
 			testPlacement(ctx, t, e, "placement-node-cache")
 		}, false},
 		{"policy edit changes labels and placement", testPolicyEdit, false},
+		{"kubectl rktsched explains Pending pods and previews a policy edit", testCLI, false},
 		{"bad policy documents are refused", testBadPolicies, false},
 		{"extender killed while pods are pending", testExtenderRestart, false},
 		{"labeler restarts without writes", testLabelerRestart, false},
