@@ -97,7 +97,10 @@ func mustParse(t *testing.T, doc string) *policy.Policy {
 }
 
 // TestAllocationsDoNotGrowWithNodes: past the answer, judging a node allocates nothing, so
-// a request's allocation count is the same at 50 and at 2000 nodes.
+// a request's allocation count is the same at 50 and at 2000 nodes. The exception is preempt,
+// whose victims come in an object keyed by node name: jsontext's duplicate-name check keeps
+// the names of an object of over 64 members in a map, one string each (at most one
+// allocation per candidate node, and kube-scheduler sends at most max(100, 10%) candidates).
 func TestAllocationsDoNotGrowWithNodes(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector makes sync.Pool drop buffers at random")
@@ -124,7 +127,11 @@ func TestAllocationsDoNotGrowWithNodes(t *testing.T) {
 		for _, mode := range []string{"names", "nodes"} {
 			t.Run(verb+"/"+mode, func(t *testing.T) {
 				small, large := allocs(verb, mode, 50), allocs(verb, mode, 2000)
-				if large > small+2 {
+				allowed := small + 2
+				if verb == "preempt" {
+					allowed += 2000 + 16 // the duplicate-name check: a string per name and the map growing
+				}
+				if large > allowed {
 					t.Errorf("%v allocations at 50 nodes, %v at 2000: judging nodes allocates", small, large)
 				}
 			})

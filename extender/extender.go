@@ -2,8 +2,12 @@
 // answer whether a node's container runtime can run a pod, from the policy in force.
 //
 // Requests and answers are the k8s.io/kube-scheduler/extender/v1 types on the wire. Node
-// lists are not decoded into v1.Node: each verb reads the four fields the policy looks at
-// and hands the raw bytes of the nodes that pass back unchanged (see jsonscan).
+// lists are not decoded into v1.Node: each verb reads the fields the policy looks at and
+// hands the raw bytes of the nodes that pass back unchanged (see internal/wire).
+//
+// The extender trusts no caller: a cached pod analysis or node profile is reused only for the
+// same bytes, every cache is bounded, requests past MaxInFlight get 429, and the verbs answer
+// 503 until Ready has nothing left to wait for.
 package extender
 
 import (
@@ -13,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
 
 	"github.com/rktsched/rktsched/policy"
 )
@@ -31,9 +36,15 @@ type Config struct {
 	// Registry receives the extender's metrics and serves /metrics. Nil makes a new one; a
 	// given one must not hold rktsched metrics yet.
 	Registry *prometheus.Registry
-	// Ready reports what the server still waits for before /readyz turns 200 (nil error:
-	// nothing). Nil means ready as soon as a policy is loaded.
+	// Ready reports what the server still waits for (nil error: nothing) before /readyz
+	// turns 200 and the verbs answer: until then they answer 503, failing closed rather than
+	// judging with a policy not yet read or a node cache not yet filled. Nil means ready.
 	Ready func() error
+	// MaxInFlight caps the verb requests served at once; past it they get 429 at once. Zero
+	// means DefaultMaxInFlight.
+	MaxInFlight int
+	// Clock is the pod cache's clock; nil is the real one.
+	Clock clock.PassiveClock
 	// Version is reported by /version and rktsched_build_info.
 	Version string
 	// Logger receives request logs; the zero value means klog.Background().
@@ -47,7 +58,8 @@ type Server struct {
 	store        *policy.Store
 	nodes        *NodeCache
 	pods         *podCache
-	recent       *recentNodes
+	remembered   *rememberedNodes
+	inFlight     chan struct{}
 	maxBodyBytes int64
 	registry     *prometheus.Registry
 	metrics      *metrics
@@ -70,24 +82,34 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxBodyBytes <= 0 {
 		errs = append(errs, errors.New("the maximum body size must be positive"))
 	}
+	if cfg.MaxInFlight < 0 {
+		errs = append(errs, errors.New("the maximum of requests in flight must be positive"))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
+	if cfg.MaxInFlight == 0 {
+		cfg.MaxInFlight = DefaultMaxInFlight
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.RealClock{}
+	}
 	if cfg.Logger.GetSink() == nil {
 		cfg.Logger = klog.Background()
 	}
-	m, err := newMetrics(cfg.Registry, cfg.Version, cfg.Nodes, cfg.Policy)
+	m, err := newMetrics(cfg.Registry, cfg.Version, cfg.Nodes, cfg.Policy, cfg.MaxInFlight)
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{
 		store:        cfg.Policy,
 		nodes:        cfg.Nodes,
-		pods:         newPodCache(cfg.PodCacheTTL),
-		recent:       newRecentNodes(recentNodesPeriod),
+		pods:         newPodCache(cfg.PodCacheTTL, cfg.Clock),
+		remembered:   newRememberedNodes(),
+		inFlight:     make(chan struct{}, cfg.MaxInFlight),
 		maxBodyBytes: cfg.MaxBodyBytes,
 		registry:     cfg.Registry,
 		metrics:      m,
@@ -112,6 +134,3 @@ func (s *Server) PolicyChanged(p *policy.Policy) {
 		s.nodes.classifyAll(p)
 	}
 }
-
-// recentNodesPeriod is how long a node seen only in full-Node requests is remembered.
-const recentNodesPeriod = 10 * time.Minute

@@ -61,7 +61,8 @@ func TestFilterCapabilityMatrix(t *testing.T) {
 }
 
 // TestFilterAnswerMatchesReference proves the wire format: our answer, decoded with
-// encoding/json, is what the decode-everything reference answers, Nodes byte for byte included.
+// encoding/json as kube-scheduler does, is what the reference answers, Nodes byte for byte
+// included.
 func TestFilterAnswerMatchesReference(t *testing.T) {
 	nodes := benchNodes(60)
 	s := newTestServer(t, false, nodes...)
@@ -71,7 +72,7 @@ func TestFilterAnswerMatchesReference(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var got extenderv1.ExtenderFilterResult
+		var got refFilterResult
 		decodeOK(t, serve(t, s, http.MethodPost, "filter", body), &got)
 		if diff := cmp.Diff(want, &got, cmpopts.EquateEmpty()); diff != "" {
 			t.Errorf("answer (-reference +extender):\n%s", diff)
@@ -133,12 +134,12 @@ func TestBadRequests(t *testing.T) {
 		message    string
 	}{
 		{"bad JSON", false, http.MethodPost, allVerbs, `{"Pod":`, 400, "malformed JSON"},
-		{"not an object", false, http.MethodPost, allVerbs, `[1]`, 400, "malformed JSON"},
+		{"not an object", false, http.MethodPost, allVerbs, `[1]`, 400, "the request: want an object"},
 		{"trailing garbage", false, http.MethodPost, allVerbs, `{"Pod":` + p + `} x`, 400, "malformed JSON"},
 		{"empty body", false, http.MethodPost, allVerbs, ``, 400, "malformed JSON"},
 		{"no Pod", false, http.MethodPost, allVerbs, `{"NodeNames":["a"]}`, 400, "no Pod"},
 		{"null Pod", false, http.MethodPost, allVerbs, `{"Pod":null,"NodeNames":["a"]}`, 400, "no Pod"},
-		{"Pod of the wrong type", false, http.MethodPost, allVerbs, `{"Pod":"x","NodeNames":["a"]}`, 400, "decoding Pod"},
+		{"Pod of the wrong type", false, http.MethodPost, allVerbs, `{"Pod":"x","NodeNames":["a"]}`, 400, "/Pod: want an object"},
 		{"Pod spec of the wrong type", false, http.MethodPost, allVerbs, `{"Pod":{"spec":{"hostIPC":"yes"}},"NodeNames":["a"]}`, 400, "decoding Pod"},
 		{"both Nodes and NodeNames", false, http.MethodPost, []string{"filter", "prioritize"},
 			`{"Pod":` + p + `,"Nodes":{"items":[]},"NodeNames":[]}`, 400, "both Nodes and NodeNames"},
@@ -147,9 +148,12 @@ func TestBadRequests(t *testing.T) {
 		{"names without a node cache", true, http.MethodPost, []string{"filter", "prioritize"},
 			`{"Pod":` + p + `,"NodeNames":["a"]}`, 400, "--standalone"},
 		{"NodeNames of the wrong type", false, http.MethodPost, []string{"filter", "prioritize"},
-			`{"Pod":` + p + `,"NodeNames":[1]}`, 400, "expected a string"},
+			`{"Pod":` + p + `,"NodeNames":[1]}`, 400, "/NodeNames: want a string"},
 		{"Nodes of the wrong type", false, http.MethodPost, []string{"filter", "prioritize"},
-			`{"Pod":` + p + `,"Nodes":{"items":[{"metadata":{"name":7}}]}}`, 400, "expected a string"},
+			`{"Pod":` + p + `,"Nodes":{"items":[{"metadata":{"name":7}}]}}`, 400, "/Nodes/items/0/metadata/name: want a string"},
+		{"duplicate names", false, http.MethodPost, allVerbs, `{"Pod":` + p + `,"Pod":` + p + `}`, 400, `duplicate object member name "Pod"`},
+		{"duplicate names deep down", false, http.MethodPost, []string{"filter", "prioritize"},
+			`{"Pod":` + p + `,"Nodes":{"items":[{"metadata":{"labels":{"a":"1","a":"2"}}}]}}`, 400, `duplicate object member name "a"`},
 		{"both victim forms", false, http.MethodPost, []string{"preempt"},
 			`{"Pod":` + p + `,"NodeNameToVictims":{},"NodeNameToMetaVictims":{}}`, 400, "both"},
 		{"null victim pod", false, http.MethodPost, []string{"preempt"},

@@ -119,6 +119,7 @@ func newTestServer(t testing.TB, standalone bool, nodes ...*v1.Node) *Server {
 		Policy:       policy.NewStore(policy.Default()),
 		PodCacheTTL:  time.Minute,
 		MaxBodyBytes: DefaultMaxBodyBytes,
+		MaxInFlight:  DefaultMaxInFlight,
 		Registry:     prometheus.NewRegistry(),
 		Version:      "test",
 	}

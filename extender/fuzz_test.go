@@ -1,10 +1,8 @@
 package extender
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
-	"io"
+	"fmt"
 	"net/http"
 	"testing"
 
@@ -15,10 +13,11 @@ import (
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 )
 
-// FuzzHandler sends arbitrary bodies to the verbs. The handler must never panic and must
-// answer either 400 or 200 with a well-formed answer of the verb's type; and whenever the
-// decode-everything reference accepts a request (without duplicate keys, which encoding/json
-// merges and the extender reads last-wins), the answers must be the same.
+// FuzzHandler sends arbitrary bodies to the verbs. The handler must never panic, must refuse
+// (400) exactly the requests the reference refuses, and must otherwise answer 200 with what
+// the reference answers. No input is skipped: the reference decodes with the same library
+// and options (wire.Unmarshal), so duplicate names, names that only case-fold to a field name
+// and invalid UTF-8 are refused, or ignored, by both alike.
 //
 // op: bits 0-1 pick the verb (filter, prioritize, preempt, filter); bit 2 standalone mode.
 func FuzzHandler(f *testing.F) {
@@ -29,126 +28,103 @@ func FuzzHandler(f *testing.F) {
 		f.Add(uint8(1), nodesArgs(p, nodes[i:]))
 		f.Add(uint8(2), forms[i%2].args(p, names(nodes)))
 	}
-	f.Add(uint8(0), []byte(`{"Pod":{},"NodeNames":["rkt-fly","nope",null]}`))
-	f.Add(uint8(1), []byte(`{"pod":{"metadata":{"uid":"u"}},"nodes":{"Items":[null,{"Metadata":{"Name":"d\u006fcker"}}]}}`))
-	f.Add(uint8(2), []byte(`{"Pod":{},"NodeNameToMetaVictims":{"docker":null,"rkt-kvm":{"Pods":[null,{"UID":"x"}]}}}`))
-	f.Add(uint8(6), []byte(`{"Pod":{},"NodeNameToVictims":{"a":{"Pods":[{"metadata":{"uid":"u"}}],"NumPDBViolations":-3}}}`))
-	f.Add(uint8(0), []byte(`{"Pod":`))
-
+	for _, seed := range wireSeeds {
+		f.Add(seed.op, []byte(seed.body))
+	}
 	servers := [2]*Server{newTestServer(f, false, nodes...), newTestServer(f, true)}
 	for _, s := range servers {
 		s.logger = logr.Discard() // 400s are expected here by the thousand
 	}
 	f.Fuzz(func(t *testing.T, op uint8, body []byte) {
-		verb := []string{"filter", "prioritize", "preempt", "filter"}[op&3]
-		s := servers[op>>2&1]
-		s.pods.flush() // every input stands alone
-		s.recent.reset()
-		rec := serve(t, s, http.MethodPost, verb, body)
-		ref := reference{policy: s.store.Load(), nodes: s.nodes}
-		var want, got any
-		var refErr error
-		switch verb {
-		case "filter":
-			want, refErr = ref.filter(body)
-			got = &extenderv1.ExtenderFilterResult{}
-		case "prioritize":
-			want, refErr = ref.prioritize(body)
-			got = &extenderv1.HostPriorityList{}
-		case "preempt":
-			want, refErr = ref.preempt(body)
-			got = &extenderv1.ExtenderPreemptionResult{}
-		}
-		switch rec.Code {
-		case http.StatusOK:
-			if err := json.Unmarshal(rec.Body.Bytes(), got); err != nil {
-				t.Fatalf("200 with an answer that is not a %T: %v\n%s", got, err, rec.Body)
-			}
-		case http.StatusBadRequest:
-			if refErr == nil && !hasDuplicateKeys(body) {
-				t.Fatalf("400 %q for a request the reference answers", rec.Body)
-			}
-			return
-		default:
-			t.Fatalf("status %d: %s", rec.Code, rec.Body)
-		}
-		if refErr != nil || hasDuplicateKeys(body) {
-			return // the extender skips what it does not read: it may accept more
-		}
-		if hp, ok := got.(*extenderv1.HostPriorityList); ok {
-			got = *hp
-		}
-		if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
-			t.Fatalf("answer (-reference +extender):\n%s", diff)
-		}
+		checkAgainstReference(t, servers[op>>2&1], []string{"filter", "prioritize", "preempt", "filter"}[op&3], body)
 	})
 }
 
-// hasDuplicateKeys reports whether any object in data has two keys that encoding/json
-// could take for the same field (equal regardless of case). Invalid JSON has none.
-func hasDuplicateKeys(data []byte) bool {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	type frame struct {
-		object bool
-		keys   []string
-		atKey  bool
+// wireSeeds are requests on the edges of the wire format, for the fuzz corpus and
+// TestWireSeeds: duplicate names (top level, in the Pod, in a Node, in labels), names that
+// only case-fold to a field name (ſ is U+017F, which folds to s), null metadata, escapes.
+var wireSeeds = []struct {
+	op   uint8
+	body string
+}{
+	{0, `{"Pod":{},"NodeNames":["rkt-fly","nope",null]}`},
+	{1, `{"pod":{"metadata":{"uid":"u"}},"nodes":{"Items":[null,{"Metadata":{"Name":"d\u006fcker"}}]}}`},
+	{2, `{"Pod":{},"NodeNameToMetaVictims":{"docker":null,"rkt-kvm":{"Pods":[null,{"UID":"x"}]}}}`},
+	{6, `{"Pod":{},"NodeNameToVictims":{"a":{"Pods":[{"metadata":{"uid":"u"}}],"NumPDBViolations":-3}}}`},
+	{0, `{"Pod":`},
+	{4, `{"Pod":{},"Pod":{"spec":{"hostPID":true}},"Nodes":{"items":[{"metadata":{"name":"f"},"status":{"nodeInfo":{"containerRuntimeVersion":"rkt://1.29.0"}}}]}}`},
+	{4, `{"Pod":{"spec":{"containers":[{"name":"c","resources":{"limits":{"nvidia.com/gpu":"1"}}}]}},"Nodes":{"items":[{"metadata":{"name":"f","annotations":{"rktsched.io/stage1-image":"coreos.com/rkt/stage1-fly:1.29.0"}},"metadata":{"name":"c"},"status":{"nodeInfo":{"containerRuntimeVersion":"rkt://1.29.0"}}}]}}`},
+	{4, `{"Pod":{"\u017ftatus":{},"spec":{"containers":[{"name":"c","resources":{"limits":{"nvidia.com/gpu":"1"}}}]}},"Nodes":{"items":[{"metadata":{"name":"r"},"ſtatus":{"nodeInfo":{"containerRuntimeVersion":"docker://1"}},"status":{"nodeInfo":{"containerRuntimeVersion":"rkt://1.29.0"}}}]}}`},
+	{4, `{"Pod":{"ſpec":{"hostPID":true}},"Nodes":{"items":[{"metadata":{"name":"r"},"status":{"nodeInfo":{"containerRuntimeVersion":"rkt://1.29.0"}}}]}}`},
+	{0, `{"Pod":{"metadata":{"uid":"u","resourceVersion":"5"},"metadata":null},"NodeNames":["docker"]}`},
+	{0, `{"Pod":{"metadata":null,"spec":{"initContainers":[{"name":"i"}]}},"NodeNames":["docker","rkt-kvm"]}`},
+	{4, `{"Pod":{},"Nodes":{"items":[{"metadata":{"name":"a","labels":{"k":"1","k":"2"}}}]}}`},
+	{4, `{"Pod":{},"Nodes":{"items":[{"metadata":{"name":"a","labels":{"k":1}}}]}}`},
+	{0, `{"Pod":{},"NodeNames":["docker"],"NodeNames":["rkt-fly"]}`},
+	{0, `{"Pod":{},"NodeNames":["docker"],"NODENAMES":["rkt-fly"]}`},
+	{2, `{"Pod":{},"NodeNameToMetaVictims":{"docker":{"Pods":[],"NumPDBViolations":1.5}}}`},
+	{2, `{"Pod":{},"NodeNameToMetaVictims":{"docker":{"Pods":[{"UID":"a","UID":"b"}]}}}`},
+	{0, "{\"Pod\":{\"metadata\":{\"name\":\"\xff\"}},\"NodeNames\":[]}"},
+	{0, `{"Pod":{},"NodeNames":[]} {}`},
+	{0, `null`},
+}
+
+// checkAgainstReference sends body to s's verb and compares the outcome with the reference's.
+func checkAgainstReference(t *testing.T, s *Server, verb string, body []byte) {
+	t.Helper()
+	s.pods.flush() // every input stands alone
+	s.remembered.reset()
+	rec := serve(t, s, http.MethodPost, verb, body)
+	ref := reference{policy: s.store.Load(), nodes: s.nodes}
+	var want, got any
+	var refErr error
+	switch verb {
+	case "filter":
+		want, refErr = ref.filter(body)
+		got = &refFilterResult{}
+	case "prioritize":
+		want, refErr = ref.prioritize(body)
+		got = &extenderv1.HostPriorityList{}
+	case "preempt":
+		want, refErr = ref.preempt(body)
+		got = &extenderv1.ExtenderPreemptionResult{}
 	}
-	var stack []*frame
-	for {
-		tok, err := dec.Token()
-		if errors.Is(err, io.EOF) || err != nil {
-			return false
+	switch rec.Code {
+	case http.StatusOK:
+		if refErr != nil {
+			t.Fatalf("200 for a request the reference refuses (%v):\n%s", refErr, rec.Body)
 		}
-		var top *frame
-		if len(stack) > 0 {
-			top = stack[len(stack)-1]
+		if err := json.Unmarshal(rec.Body.Bytes(), got); err != nil {
+			t.Fatalf("200 with an answer that is not a %T: %v\n%s", got, err, rec.Body)
 		}
-		if top != nil && top.object && top.atKey {
-			if key, ok := tok.(string); ok {
-				for _, k := range top.keys {
-					if bytes.EqualFold([]byte(k), []byte(key)) {
-						return true
-					}
-				}
-				top.keys = append(top.keys, key)
-				top.atKey = false
-				continue
-			}
+	case http.StatusBadRequest:
+		if refErr == nil {
+			t.Fatalf("400 %q for a request the reference answers", rec.Body)
 		}
-		switch tok {
-		case json.Delim('{'):
-			if top != nil && top.object {
-				top.atKey = true
-			}
-			stack = append(stack, &frame{object: true, atKey: true})
-			continue
-		case json.Delim('['):
-			if top != nil && top.object {
-				top.atKey = true
-			}
-			stack = append(stack, &frame{})
-			continue
-		case json.Delim('}'), json.Delim(']'):
-			stack = stack[:len(stack)-1]
-			continue
-		}
-		if top != nil && top.object {
-			top.atKey = true // a scalar value: a key comes next
-		}
+		return
+	default:
+		t.Fatalf("status %d: %s", rec.Code, rec.Body)
+	}
+	if hp, ok := got.(*extenderv1.HostPriorityList); ok {
+		got = *hp
+	}
+	if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+		t.Fatalf("answer (-reference +extender):\n%s", diff)
 	}
 }
 
-func TestHasDuplicateKeys(t *testing.T) {
-	for in, want := range map[string]bool{
-		`{"a":1,"b":{"a":2}}`:         false,
-		`{"a":1,"A":2}`:               true,
-		`{"x":[{"a":1},{"a":2}]}`:     false,
-		`{"x":{"k":1,"k":2}}`:         true,
-		`{"x":[1,{"y":{}}],"y":null}`: false,
-		`{"x":{},"x":[]}`:             true,
-	} {
-		if got := hasDuplicateKeys([]byte(in)); got != want {
-			t.Errorf("hasDuplicateKeys(%s) = %v, want %v", in, got, want)
+// TestWireSeeds runs the wire-format seeds through the fuzz check in every verb and mode.
+func TestWireSeeds(t *testing.T) {
+	servers := [2]*Server{newTestServer(t, false, matrixNodes()...), newTestServer(t, true)}
+	for _, s := range servers {
+		s.logger = logr.Discard()
+	}
+	for i, seed := range wireSeeds {
+		for op := range uint8(8) {
+			verb := []string{"filter", "prioritize", "preempt", "filter"}[op&3]
+			t.Run(fmt.Sprintf("%d/%s/standalone=%v", i, verb, op&4 != 0), func(t *testing.T) {
+				checkAgainstReference(t, servers[op>>2&1], verb, []byte(seed.body))
+			})
 		}
 	}
 }

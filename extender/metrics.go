@@ -21,13 +21,16 @@ type metrics struct {
 	duration *prometheus.HistogramVec
 	refused  *prometheus.CounterVec
 	unknown  *prometheus.CounterVec
+	inFlight prometheus.Gauge
+	// tlsReloads counts loads of changed TLS files, by result (success, error).
+	tlsReloads *prometheus.CounterVec
 }
 
-func newMetrics(reg *prometheus.Registry, buildVersion string, nodes *NodeCache, store *policy.Store) (*metrics, error) {
+func newMetrics(reg *prometheus.Registry, buildVersion string, nodes *NodeCache, store *policy.Store, maxInFlight int) (*metrics, error) {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rktsched_extender_requests_total",
-			Help: "Extender requests answered, by verb and HTTP status code.",
+			Help: "Extender requests answered, by verb and HTTP status code (429: over --max-requests-in-flight; 503: not ready yet).",
 		}, []string{"verb", "code"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "rktsched_extender_request_duration_seconds",
@@ -44,9 +47,22 @@ func newMetrics(reg *prometheus.Registry, buildVersion string, nodes *NodeCache,
 			Name: "rktsched_extender_nodes_not_cached_total",
 			Help: "Node names a request carried that the node cache had not seen yet, by verb.",
 		}, []string{"verb"}),
+		tlsReloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rktsched_extender_tls_reloads_total",
+			Help: "Loads of --tls-cert-file, --tls-key-file and --client-ca-file after they changed on disk, by result (error: the last good files stay in force).",
+		}, []string{"result"}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "rktsched_extender_requests_in_flight",
+			Help: "Verb requests being served now.",
+		}),
 	}
+	maxInFlightGauge := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "rktsched_extender_max_requests_in_flight",
+		Help: "The cap on verb requests served at once (--max-requests-in-flight); past it they get 429.",
+	})
+	maxInFlightGauge.Set(float64(maxInFlight))
 	all := []prometheus.Collector{
-		m.requests, m.duration, m.refused, m.unknown, version.BuildInfo(buildVersion),
+		m.requests, m.duration, m.refused, m.unknown, m.inFlight, m.tlsReloads, maxInFlightGauge, version.BuildInfo(buildVersion),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	}
@@ -68,6 +84,9 @@ func newMetrics(reg *prometheus.Registry, buildVersion string, nodes *NodeCache,
 	for _, v := range verbs {
 		m.requests.WithLabelValues(v, "200")
 		m.duration.WithLabelValues(v)
+	}
+	for _, r := range []string{"success", "error"} {
+		m.tlsReloads.WithLabelValues(r)
 	}
 	for _, c := range policy.AllCapabilities {
 		m.refused.WithLabelValues(string(c))

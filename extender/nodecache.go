@@ -4,7 +4,6 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
-	"unique"
 
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -16,16 +15,15 @@ import (
 	"github.com/rktsched/rktsched/policy"
 )
 
-// nodeEntry is what the policy reads of a node, and its profile under the last policy that
-// asked. When any field the policy reads changes, the entry is replaced, not changed.
+// nodeEntry is what the policy reads of a node (policy.NodeInputs), and its profile under the
+// last policy that asked. When the inputs change, the entry is replaced, not changed.
 //
 // It is also all the node informer stores of a Node: ObjectMeta, which lets the informer key
-// it, holds only the name, the resourceVersion and the labels other than rktsched's.
+// it, holds only the name and the resourceVersion.
 type nodeEntry struct {
 	metav1.ObjectMeta
-	runtimeVersion string
-	stage1Image    string
-	classified     atomic.Pointer[classified]
+	inputs     policy.NodeInputs
+	classified atomic.Pointer[classified]
 }
 
 type classified struct {
@@ -38,48 +36,9 @@ func (e *nodeEntry) profile(p *policy.Policy) policy.NodeProfile {
 	if c := e.classified.Load(); c != nil && c.policy == p {
 		return c.profile
 	}
-	np := p.Classify(e.runtimeVersion, e.Labels, e.stage1Image)
+	np := p.ProfileOf(e.inputs)
 	e.classified.Store(&classified{policy: p, profile: np})
 	return np
-}
-
-// entryOf is n's entry. The labels rktsched writes are left out: the policy never classifies
-// by them (a document may not match runtimes on them), they are more than half of a labelled
-// node's labels, and without them the labeler's writes leave the entry as it was. Strings
-// are interned: thousands of nodes share a dozen label keys and a few values.
-func entryOf(n *v1.Node) *nodeEntry {
-	e := &nodeEntry{
-		runtimeVersion: intern(n.Status.NodeInfo.ContainerRuntimeVersion),
-		stage1Image:    intern(n.Annotations[policy.AnnotationStage1Image]),
-	}
-	e.Name, e.ResourceVersion = intern(n.Name), n.ResourceVersion
-	kept := 0
-	for k := range n.Labels {
-		if !policy.OwnedLabel(k) {
-			kept++
-		}
-	}
-	e.Labels = make(map[string]string, kept)
-	for k, v := range n.Labels {
-		if !policy.OwnedLabel(k) {
-			e.Labels[intern(k)] = intern(v)
-		}
-	}
-	return e
-}
-
-func intern(s string) string { return unique.Make(s).Value() }
-
-func (e *nodeEntry) sameFields(o *nodeEntry) bool {
-	if e.runtimeVersion != o.runtimeVersion || e.stage1Image != o.stage1Image || len(e.Labels) != len(o.Labels) {
-		return false
-	}
-	for k, v := range e.Labels {
-		if w, ok := o.Labels[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }
 
 // NodeCache keeps, for every Node of the cluster, what the policy reads of it, fed by a Node
@@ -161,18 +120,19 @@ func (c *NodeCache) classifyAll(p *policy.Policy) {
 
 // transform turns the informer's Nodes into entries. An entry whose policy inputs did not
 // change (heartbeats, status updates, rktsched's own labels) takes over the previous one's
-// labels and profile, so nothing is classified or kept twice.
+// inputs and profile, so nothing is classified or kept twice.
 func (c *NodeCache) transform(obj any) (any, error) {
 	n, ok := obj.(*v1.Node)
 	if !ok {
 		return obj, nil // already an entry (transforms must be idempotent), or a tombstone
 	}
-	e := entryOf(n)
+	e := &nodeEntry{inputs: policy.InputsOf(n)}
+	e.Name, e.ResourceVersion = n.Name, n.ResourceVersion
 	c.mu.RLock()
 	old := c.nodes[e.Name]
 	c.mu.RUnlock()
-	if old != nil && old.sameFields(e) {
-		e.Labels = old.Labels
+	if old != nil && old.inputs.Equal(e.inputs) {
+		e.inputs = old.inputs
 		e.classified.Store(old.classified.Load())
 	}
 	return e, nil

@@ -65,8 +65,8 @@ func TestNamesModeUsesTheInformerCache(t *testing.T) {
 	if !ok {
 		t.Fatalf("the informer stores a %T, want *nodeEntry", obj)
 	}
-	if e.runtimeVersion != "rkt://1.29.0" || e.Labels[policy.LabelRuntime] != "" || e.Labels[v1.LabelTopologyZone] == "" {
-		t.Errorf("stored entry: runtime %q, labels %v: want the runtime, others' labels kept, rktsched's dropped", e.runtimeVersion, e.Labels)
+	if in := e.inputs; in.RuntimeVersion != "rkt://1.29.0" || in.Labels[policy.LabelRuntime] != "" || in.Labels[v1.LabelTopologyZone] == "" || len(e.Labels) != 0 {
+		t.Errorf("stored entry: runtime %q, labels %v, meta labels %v: want the runtime, others' labels kept, rktsched's dropped, once", in.RuntimeVersion, in.Labels, e.Labels)
 	}
 	if e != nodes.nodes["big"] {
 		t.Errorf("the informer's store and the cache hold different entries for one node")
@@ -127,7 +127,7 @@ func TestNodeCacheKeepsProfilesAcrossHeartbeats(t *testing.T) {
 	if kept.classified.Load() != e.classified.Load() {
 		t.Errorf("a heartbeat or a label of rktsched's dropped the node's profile; want it kept")
 	}
-	if reflect.ValueOf(kept.Labels).UnsafePointer() != reflect.ValueOf(e.Labels).UnsafePointer() {
+	if reflect.ValueOf(kept.inputs.Labels).UnsafePointer() != reflect.ValueOf(e.inputs.Labels).UnsafePointer() {
 		t.Errorf("unchanged labels are kept twice; want the previous entry's map shared")
 	}
 	changed := node(coreos, "rkt://1.29.0", "coreos.com/rkt/stage1-fly:1.29.0")

@@ -16,7 +16,6 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/rktsched/rktsched/internal/kubeclient"
-	"github.com/rktsched/rktsched/policy"
 	"github.com/rktsched/rktsched/policysource"
 	"github.com/rktsched/rktsched/version"
 )
@@ -29,6 +28,9 @@ const (
 	DefaultListen       = ":8888"
 	DefaultMaxBodyBytes = 128 << 20 // 5000 full Nodes with 20 images each are about 25 MiB
 	DefaultPodCacheTTL  = 30 * time.Second
+	// DefaultMaxInFlight: kube-scheduler calls an extender one request at a time per
+	// scheduling profile; 64 leaves room for several schedulers and retries.
+	DefaultMaxInFlight = 64
 )
 
 // Options are the extender's command-line settings.
@@ -42,6 +44,7 @@ type Options struct {
 	TLSKeyFile   string
 	ClientCAFile string
 	PodCacheTTL  time.Duration
+	MaxInFlight  int
 	Profiling    bool
 }
 
@@ -56,6 +59,7 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.TLSKeyFile, "tls-key-file", "", "private key (PEM) of --tls-cert-file")
 	fs.StringVar(&o.ClientCAFile, "client-ca-file", "", "require client certificates signed by a CA in this PEM file; needs --tls-cert-file")
 	fs.DurationVar(&o.PodCacheTTL, "pod-cache-ttl", DefaultPodCacheTTL, "how long a pod's analysis is kept for the later verbs of its scheduling cycle")
+	fs.IntVar(&o.MaxInFlight, "max-requests-in-flight", DefaultMaxInFlight, "verb requests served at once; past it they get 429 at once")
 	fs.BoolVar(&o.Profiling, "profiling", false, "serve Go's CPU, heap and goroutine profiles under /debug/pprof/ on --listen")
 }
 
@@ -67,6 +71,9 @@ func (o *Options) Validate() error {
 	}
 	if o.MaxBodyBytes <= 0 {
 		errs = append(errs, fmt.Errorf("--max-body-bytes must be positive, not %d", o.MaxBodyBytes))
+	}
+	if o.MaxInFlight <= 0 {
+		errs = append(errs, fmt.Errorf("--max-requests-in-flight must be positive, not %d", o.MaxInFlight))
 	}
 	if o.PodCacheTTL <= 0 {
 		errs = append(errs, fmt.Errorf("--pod-cache-ttl must be positive, not %v", o.PodCacheTTL))
@@ -90,6 +97,23 @@ func (o *Options) listen() Listen {
 	return Listen{Address: o.Listen, CertFile: o.TLSCertFile, KeyFile: o.TLSKeyFile, ClientCAFile: o.ClientCAFile}
 }
 
+// readiness is Config.Ready: the policy loaded from its source (policysource.Source's
+// HasSynced) and the node cache synced; the message is one line.
+func readiness(nodesSynced, policyRead func() bool) func() error {
+	return func() error {
+		policy, nodes := policyRead(), nodesSynced()
+		switch {
+		case !nodes && !policy:
+			return errors.New("not ready: no policy loaded from its source and the node cache has not synced yet")
+		case !policy:
+			return errors.New("not ready: no policy loaded from its source yet (the policy ConfigMap has not been read)")
+		case !nodes:
+			return errors.New("not ready: the node cache has not synced yet")
+		}
+		return nil
+	}
+}
+
 // Run serves the extender as opts say until ctx ends.
 func Run(ctx context.Context, opts *Options) error {
 	if opts.Standalone {
@@ -110,57 +134,46 @@ func run(ctx context.Context, client kubernetes.Interface, opts *Options, listen
 	logger := klog.FromContext(ctx)
 	logger.Info("Starting", "component", Component, "version", version.Version, "standalone", client == nil)
 
-	p := policy.Default()
-	if opts.Policy.File != "" {
-		var err error
-		if p, err = policysource.LoadFile(opts.Policy.File); err != nil {
-			return err
-		}
+	var recorder record.EventRecorder
+	if client != nil {
+		broadcaster := record.NewBroadcaster(record.WithContext(ctx))
+		defer broadcaster.Shutdown()
+		broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
+		recorder = broadcaster.NewRecorder(scheme.Scheme, v1.EventSource{Component: Component})
 	}
-	store := policysource.NewStore(p)
+	// --policy-file or the policy ConfigMap, watched either way (standalone without a file:
+	// the built-in policy).
+	source, err := policysource.Open(client, opts.Policy, recorder, nil)
+	if err != nil {
+		return err
+	}
 	cfg := Config{
-		Policy:       store,
+		Policy:       source.Store(),
 		PodCacheTTL:  opts.PodCacheTTL,
 		MaxBodyBytes: opts.MaxBodyBytes,
+		MaxInFlight:  opts.MaxInFlight,
 		Version:      version.Version,
 		Logger:       logger,
 		Profiling:    opts.Profiling,
 	}
-	var watcher *policysource.Watcher
+	nodesSynced := func() bool { return true } // standalone: no node cache to wait for
 	if client != nil {
-		nodes, err := NewNodeCache(client)
-		if err != nil {
+		if cfg.Nodes, err = NewNodeCache(client); err != nil {
 			return err
 		}
-		cfg.Nodes = nodes
-		if opts.Policy.File == "" {
-			broadcaster := record.NewBroadcaster(record.WithContext(ctx))
-			defer broadcaster.Shutdown()
-			broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
-			recorder := broadcaster.NewRecorder(scheme.Scheme, v1.EventSource{Component: Component})
-			watcher = policysource.NewWatcher(client, opts.Policy, store, recorder)
-		}
-		cfg.Ready = func() error {
-			var errs []error
-			if !nodes.HasSynced() {
-				errs = append(errs, errors.New("the node cache has not synced yet"))
-			}
-			if watcher != nil && !watcher.HasSynced() {
-				errs = append(errs, errors.New("the policy ConfigMap has not been read yet"))
-			}
-			return errors.Join(errs...)
-		}
+		nodesSynced = cfg.Nodes.HasSynced
 	}
+	cfg.Ready = readiness(nodesSynced, source.HasSynced)
 	srv, err := New(cfg)
 	if err != nil {
 		return err
 	}
+	source.OnChange(srv.PolicyChanged)
+	if err := source.Start(ctx); err != nil {
+		return err
+	}
 	if cfg.Nodes != nil {
 		cfg.Nodes.Start(ctx)
-	}
-	if watcher != nil {
-		watcher.OnChange = srv.PolicyChanged
-		watcher.Start(ctx)
 	}
 	return srv.ListenAndServe(ctx, opts.listen(), listening)
 }

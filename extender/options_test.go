@@ -33,9 +33,9 @@ func TestOptions(t *testing.T) {
 		{"defaults", nil, nil},
 		{"standalone with a policy file", []string{"--standalone", "--policy-file=/p.yaml", "--listen=127.0.0.1:9000"}, nil},
 		{"TLS with client CA", []string{"--tls-cert-file=c", "--tls-key-file=k", "--client-ca-file=ca"}, nil},
-		{"everything wrong", []string{"--listen=", "--max-body-bytes=0", "--pod-cache-ttl=-1s", "--tls-cert-file=c",
+		{"everything wrong", []string{"--listen=", "--max-body-bytes=0", "--pod-cache-ttl=-1s", "--max-requests-in-flight=0", "--tls-cert-file=c",
 			"--client-ca-file=ca", "--standalone", "--kubeconfig=k"},
-			[]string{"--listen", "--max-body-bytes", "--pod-cache-ttl", "--tls-cert-file and --tls-key-file", "--kubeconfig"}},
+			[]string{"--listen", "--max-body-bytes", "--pod-cache-ttl", "--max-requests-in-flight", "--tls-cert-file and --tls-key-file", "--kubeconfig"}},
 		{"client CA without TLS", []string{"--client-ca-file=ca"}, []string{"--client-ca-file needs"}},
 		{"no ConfigMap name", []string{"--policy-configmap-name="}, []string{"--policy-configmap-name"}},
 	}
@@ -62,7 +62,7 @@ func TestOptions(t *testing.T) {
 		fs := flag.NewFlagSet("test", flag.ContinueOnError)
 		var o Options
 		o.AddFlags(fs)
-		want := Options{Listen: ":8888", MaxBodyBytes: 128 << 20, PodCacheTTL: 30 * time.Second}
+		want := Options{Listen: ":8888", MaxBodyBytes: 128 << 20, PodCacheTTL: 30 * time.Second, MaxInFlight: 64}
 		want.Policy.Namespace, want.Policy.Name = "rktsched-system", "rktsched-policy"
 		if diff := cmp.Diff(want, o); diff != "" {
 			t.Errorf("defaults (-want +got):\n%s", diff)

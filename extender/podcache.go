@@ -1,15 +1,17 @@
 package extender
 
 import (
-	"encoding/json"
+	"bytes"
 	"fmt"
 	"time"
 
-	gocache "github.com/patrickmn/go-cache"
+	"github.com/cespare/xxhash/v2"
+	lru "github.com/hashicorp/golang-lru/v2"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
 
-	"github.com/rktsched/rktsched/extender/internal/jsonscan"
+	"github.com/rktsched/rktsched/extender/internal/wire"
 	"github.com/rktsched/rktsched/policy"
 )
 
@@ -17,8 +19,11 @@ import (
 // shape the answers need, so judging a node is one slice index and a copy of shared bytes.
 type podEntry struct {
 	policy   *policy.Policy
-	analysis *policy.Analysis
 	verdicts []classVerdict // by Class.ID
+	ref      klog.ObjectRef
+	// raw is the Pod's JSON the analysis was made from, and added when.
+	raw   []byte
+	added time.Time
 }
 
 type classVerdict struct {
@@ -35,8 +40,9 @@ type classVerdict struct {
 // which refuses every node without any capability missing.
 const refusedUnknownNeed = "unknown-need"
 
-func newPodEntry(p *policy.Policy, a *policy.Analysis) *podEntry {
-	e := &podEntry{policy: p, analysis: a, verdicts: make([]classVerdict, len(p.Classes()))}
+func newPodEntry(p *policy.Policy, pod *v1.Pod) *podEntry {
+	a := p.Analyze(pod)
+	e := &podEntry{policy: p, verdicts: make([]classVerdict, len(p.Classes())), ref: klog.KObj(pod)}
 	for _, c := range p.Classes() {
 		v := a.Verdict(c)
 		// Scores outside 0..10 are added up by kube-scheduler as they are: never send one.
@@ -46,7 +52,7 @@ func newPodEntry(p *policy.Policy, a *policy.Analysis) *podEntry {
 		}
 		cv := classVerdict{fits: v.Fits, score: score}
 		if !v.Fits {
-			cv.reason, _ = json.Marshal(v.Reason)
+			cv.reason = wire.Quote(v.Reason)
 			for _, m := range v.Missing {
 				cv.refusedFor = append(cv.refusedFor, string(m))
 			}
@@ -62,111 +68,58 @@ func newPodEntry(p *policy.Policy, a *policy.Analysis) *podEntry {
 // verdict returns the verdict for nodes of class c, which comes from e.policy.
 func (e *podEntry) verdict(c *policy.Class) *classVerdict { return &e.verdicts[c.ID] }
 
+// Bounds of the pod cache. kube-scheduler works on one pod at a time, and its verbs for a
+// pod follow each other within seconds: a few hundred analyses cover any backlog of retries.
+// A pod larger than maxCachedPodBytes is analysed on every call, so the cache holds at most
+// podCacheSize × maxCachedPodBytes of Pod JSON whatever callers send.
+const (
+	podCacheSize      = 1024
+	maxCachedPodBytes = 64 << 10
+)
+
 // podCache keeps analyses for the few seconds a pod spends in one scheduling cycle (filter,
-// prioritize, maybe preempt), keyed by UID and resourceVersion: any change to the pod makes
-// a new resourceVersion and so a new analysis.
+// prioritize, maybe preempt), keyed by the Pod's JSON itself: a hash of it finds the entry,
+// and the entry is used only if its JSON is the same, byte for byte, and its policy is the
+// one in force. Nothing the caller says about the pod (UID, resourceVersion) is trusted: a
+// body that differs in any byte is analysed afresh.
+//
+// It is a bounded LRU (golang-lru/v2) with a TTL checked on read. go-cache, which the
+// extender used before, has neither a size bound nor a clock that tests can move.
 type podCache struct {
-	c *gocache.Cache
+	lru   *lru.Cache[uint64, *podEntry]
+	ttl   time.Duration
+	clock clock.PassiveClock
 }
 
-func newPodCache(ttl time.Duration) *podCache {
-	return &podCache{c: gocache.New(ttl, 2*ttl)}
+func newPodCache(ttl time.Duration, clk clock.PassiveClock) *podCache {
+	c, err := lru.New[uint64, *podEntry](podCacheSize)
+	if err != nil {
+		panic(err) // only for a size ≤ 0
+	}
+	return &podCache{lru: c, ttl: ttl, clock: clk}
 }
 
-func (pc *podCache) flush() { pc.c.Flush() }
+func (pc *podCache) flush() { pc.lru.Purge() }
 
-// podMeta is what identifies a pod, read without decoding the pod.
-type podMeta struct {
-	namespace, name, uid, resourceVersion string
-}
-
-func (m *podMeta) ref() klog.ObjectRef { return klog.KRef(m.namespace, m.name) }
+// Len is how many analyses are cached.
+func (pc *podCache) Len() int { return pc.lru.Len() }
 
 // analyze returns the analysis of the pod whose JSON is raw, under p: from the cache when the
-// same pod (UID and resourceVersion) was analysed under p, else by decoding it.
-func (s *Server) analyze(raw []byte, p *policy.Policy) (*podEntry, podMeta, error) {
-	meta, err := readPodMeta(raw)
-	if err != nil {
-		return nil, meta, fmt.Errorf("decoding Pod: %w", err)
-	}
-	key := ""
-	if meta.uid != "" {
-		key = meta.uid + "/" + meta.resourceVersion
-		if got, ok := s.pods.c.Get(key); ok {
-			if e := got.(*podEntry); e.policy == p {
-				return e, meta, nil
-			}
-		}
+// same JSON was analysed under p within the TTL, else by decoding it.
+func (pc *podCache) analyze(raw []byte, p *policy.Policy) (*podEntry, error) {
+	key := xxhash.Sum64(raw)
+	now := pc.clock.Now()
+	if e, ok := pc.lru.Get(key); ok && e.policy == p && bytes.Equal(e.raw, raw) && now.Sub(e.added) < pc.ttl {
+		return e, nil
 	}
 	var pod v1.Pod
-	if err := json.Unmarshal(raw, &pod); err != nil {
-		return nil, meta, fmt.Errorf("decoding Pod: %w", err)
+	if err := wire.Unmarshal(raw, &pod); err != nil {
+		return nil, fmt.Errorf("decoding Pod: %w", err)
 	}
-	e := newPodEntry(p, p.Analyze(&pod))
-	if key != "" {
-		s.pods.c.SetDefault(key, e)
+	e := newPodEntry(p, &pod)
+	if len(raw) <= maxCachedPodBytes {
+		e.raw, e.added = bytes.Clone(raw), now
+		pc.lru.Add(key, e)
 	}
-	return e, meta, nil
-}
-
-// readPodMeta reads metadata.{namespace,name,uid,resourceVersion} of a Pod object.
-func readPodMeta(raw []byte) (podMeta, error) {
-	var m podMeta
-	var sc jsonscan.Scanner
-	sc.Reset(raw)
-	if err := sc.EnterObject(); err != nil {
-		return m, err
-	}
-	for first := true; ; first = false {
-		key, esc, ok, err := sc.NextKey(first)
-		if err != nil || !ok {
-			return m, err
-		}
-		if !jsonscan.FieldIs(key, esc, "metadata") {
-			if err := sc.Skip(); err != nil {
-				return m, err
-			}
-			continue
-		}
-		if sc.Null() {
-			m = podMeta{}
-			continue
-		}
-		if err := readObjectMeta(&sc, &m); err != nil {
-			return m, err
-		}
-	}
-}
-
-func readObjectMeta(sc *jsonscan.Scanner, m *podMeta) error {
-	if err := sc.EnterObject(); err != nil {
-		return err
-	}
-	for first := true; ; first = false {
-		key, esc, ok, err := sc.NextKey(first)
-		if err != nil || !ok {
-			return err
-		}
-		var dst *string
-		switch {
-		case jsonscan.FieldIs(key, esc, "namespace"):
-			dst = &m.namespace
-		case jsonscan.FieldIs(key, esc, "name"):
-			dst = &m.name
-		case jsonscan.FieldIs(key, esc, "uid"):
-			dst = &m.uid
-		case jsonscan.FieldIs(key, esc, "resourceVersion"):
-			dst = &m.resourceVersion
-		default:
-			if err := sc.Skip(); err != nil {
-				return err
-			}
-			continue
-		}
-		v, vesc, err := sc.StringOrNull()
-		if err != nil {
-			return err
-		}
-		*dst = jsonscan.Unquote(v, vesc)
-	}
+	return e, nil
 }

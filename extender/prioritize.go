@@ -2,17 +2,9 @@ package extender
 
 import (
 	"net/http"
-	"strconv"
-	"sync"
+
+	"github.com/rktsched/rktsched/extender/internal/wire"
 )
-
-// scored is one node of a prioritize answer: its name as it lies in the request, and its score.
-type scored struct {
-	host  []byte
-	score int64
-}
-
-var scoredLists = sync.Pool{New: func() any { return new([]scored) }}
 
 // prioritize answers ExtenderArgs with a HostPriorityList from the pod's soft needs (a pod
 // that pulls Always prefers Docker's image cache to rkt); a node the pod does not fit, or the
@@ -23,28 +15,14 @@ var scoredLists = sync.Pool{New: func() any { return new([]scored) }}
 // decision; nodes left at 0 are not listed, which kube-scheduler reads as 0. A pod that
 // scores alike everywhere so gets [], and one that prefers Docker lists only the Docker
 // nodes, rather than one entry per node for kube-scheduler to decode and merge.
-func (s *Server) prioritize(w http.ResponseWriter, r *http.Request, st *stats) error {
-	var c call
-	if err := s.readCall(w, r, &c, st, "Nodes", "NodeNames"); err != nil {
+func (s *Server) prioritize(w http.ResponseWriter, r *http.Request, c *call) error {
+	if err := s.readArgs(w, r, c); err != nil {
 		return err
 	}
-	defer c.release()
-	nodes, names := c.members[1], c.members[2]
-	if nodes == nil && names == nil {
-		return badRequest("the request has neither Nodes nor NodeNames")
-	}
-	if names != nil && s.nodes == nil {
-		return errNoNodeCache
-	}
-	list := scoredLists.Get().(*[]scored)
-	defer func() {
-		clear(*list) // no references into this request's body
-		*list = (*list)[:0]
-		scoredLists.Put(list)
-	}()
+	st, list := c.stats, c.scores[:0]
 	// v is nil for a node the cache has not seen: nothing says it suits the pod, and the
 	// filter has told kube-scheduler to come back later.
-	add := func(host []byte, v *classVerdict) {
+	add := func(host wire.Name, v *classVerdict) {
 		var score int64
 		if v != nil {
 			score = v.score
@@ -52,67 +30,50 @@ func (s *Server) prioritize(w http.ResponseWriter, r *http.Request, st *stats) e
 				st.refused++
 			}
 		}
-		*list = append(*list, scored{host: host, score: score})
+		list = append(list, wire.HostPriority{Host: host, Score: score})
 	}
-	var err error
-	if names != nil {
-		err = forEachName(names, func(raw, key []byte) {
-			np, ok := s.nodes.lookup(c.policy, key)
+	if c.args.HasNames {
+		for _, name := range c.args.Names {
+			np, ok := s.nodes.lookup(c.policy, name.Key)
 			if !ok {
 				st.unknown++
-				add(raw, nil)
-				return
+				add(name, nil)
+				continue
 			}
-			add(raw, c.pod.verdict(np.Class))
-		})
+			add(name, c.pod.verdict(np.Class))
+		}
 		s.metrics.unknown.WithLabelValues("prioritize").Add(float64(st.unknown))
 	} else {
-		reset := func() { *list, st.refused = (*list)[:0], 0 }
-		err = forEachNode(nodes, reset, func(_ []byte, f *nodeFields) error {
-			np, err := s.recent.profileFor(c.policy, f)
+		for i := range c.args.Nodes {
+			n := &c.args.Nodes[i]
+			np, err := s.remembered.profileFor(c.policy, n, &c.scratch)
 			if err != nil {
-				return err
+				return badRequest("%v", err)
 			}
-			add(f.name, c.pod.verdict(np.Class))
-			return nil
-		})
+			add(n.Name, c.pod.verdict(np.Class))
+		}
 	}
-	if err != nil {
-		return badRequest("malformed node list: %v", err)
-	}
-	st.nodes = len(*list)
-	out := getBuffer()
-	defer out.release()
-	out.b = appendRelativeScores(out.b, *list)
-	writeJSON(w, out.b)
+	st.nodes = len(list)
+	c.scores = relativeScores(list)
+	c.out = wire.AppendHostPriorities(c.out[:0], c.scores)
+	writeJSON(w, c.out)
 	return nil
 }
 
-// appendRelativeScores appends the HostPriorityList of the nodes scoring above the lowest
-// score, each less that lowest score.
-func appendRelativeScores(b []byte, list []scored) []byte {
+// relativeScores takes the lowest score off every node and drops the nodes left at 0, in place.
+func relativeScores(list []wire.HostPriority) []wire.HostPriority {
 	lowest := int64(0)
 	if len(list) > 0 {
-		lowest = list[0].score
+		lowest = list[0].Score
 	}
-	for _, n := range list {
-		lowest = min(lowest, n.score)
+	for _, hp := range list {
+		lowest = min(lowest, hp.Score)
 	}
-	b = append(b, '[')
-	first := true
-	for _, n := range list {
-		if n.score == lowest {
-			continue
+	out := list[:0]
+	for _, hp := range list {
+		if hp.Score > lowest {
+			out = append(out, wire.HostPriority{Host: hp.Host, Score: hp.Score - lowest})
 		}
-		if !first {
-			b = append(b, ',')
-		}
-		first = false
-		b = append(b, `{"Host":"`...)
-		b = append(b, n.host...)
-		b = append(b, `","Score":`...)
-		b = strconv.AppendInt(b, n.score-lowest, 10)
-		b = append(b, '}')
 	}
-	return append(b, ']')
+	return out
 }

@@ -1,18 +1,27 @@
 package extender
 
 import (
-	"encoding/json"
 	"errors"
 
+	"github.com/go-json-experiment/json/jsontext"
 	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 
+	"github.com/rktsched/rktsched/extender/internal/wire"
 	"github.com/rktsched/rktsched/policy"
 )
 
-// reference answers the way a straightforward extender would: encoding/json into the
-// extender/v1 types, policy.Profile on each decoded Node, encoding/json out. The extender
-// must give the same answers (tests decode both and compare), only faster.
+// reference answers the way a straightforward extender would: the request decoded in one
+// go with the same library and options as the extender (wire.Unmarshal: encoding/json/v2
+// semantics), policy.Profile on each decoded Node, the answer built from the extender/v1
+// types. The extender must give the same answers, and refuse (400) exactly the requests the
+// reference refuses: tests decode both and compare.
+//
+// Of a Node the reference decodes what the extender reads (refNode), not a whole v1.Node: the
+// extender checks the fields it reads and skips the rest as JSON, as any decoder of a smaller
+// type would. The Pod is decoded whole, by both.
 type reference struct {
 	policy *policy.Policy
 	nodes  *NodeCache // nil: standalone
@@ -20,18 +29,57 @@ type reference struct {
 
 var errReference = errors.New("reference refuses the request")
 
-func (r reference) args(body []byte) (*extenderv1.ExtenderArgs, *policy.Analysis, error) {
-	var args extenderv1.ExtenderArgs
-	if err := json.Unmarshal(body, &args); err != nil {
-		return nil, nil, err
-	}
-	if args.Pod == nil || (args.Nodes == nil) == (args.NodeNames == nil) || (args.NodeNames != nil && r.nodes == nil) {
-		return nil, nil, errReference
-	}
-	return &args, r.policy.Analyze(args.Pod), nil
+// refNode is what the reference decodes of each Node.
+type refNode struct {
+	Metadata struct {
+		Name        string            `json:"name"`
+		Labels      map[string]string `json:"labels"`
+		Annotations map[string]string `json:"annotations"`
+	} `json:"metadata"`
+	Status struct {
+		NodeInfo struct {
+			ContainerRuntimeVersion string `json:"containerRuntimeVersion"`
+		} `json:"nodeInfo"`
+	} `json:"status"`
 }
 
-// judge returns the verdict on a named node from the node cache; nil if it is not there.
+func (n *refNode) node() *v1.Node {
+	return &v1.Node{
+		ObjectMeta: metav1.ObjectMeta{Name: n.Metadata.Name, Labels: n.Metadata.Labels, Annotations: n.Metadata.Annotations},
+		Status:     v1.NodeStatus{NodeInfo: v1.NodeSystemInfo{ContainerRuntimeVersion: n.Status.NodeInfo.ContainerRuntimeVersion}},
+	}
+}
+
+// refArgs is ExtenderArgs with each Node kept as its raw bytes too (the answer passes them).
+type refArgs struct {
+	Pod   *v1.Pod
+	Nodes *struct {
+		Items []jsontext.Value `json:"items"`
+	}
+	NodeNames *[]string
+}
+
+func (r reference) args(body []byte) (*refArgs, []refNode, *policy.Analysis, error) {
+	var args refArgs
+	if err := wire.Unmarshal(body, &args); err != nil {
+		return nil, nil, nil, err
+	}
+	if args.Pod == nil || (args.Nodes == nil) == (args.NodeNames == nil) || (args.NodeNames != nil && r.nodes == nil) {
+		return nil, nil, nil, errReference
+	}
+	var nodes []refNode
+	if args.Nodes != nil {
+		nodes = make([]refNode, len(args.Nodes.Items))
+		for i, raw := range args.Nodes.Items {
+			if err := wire.Unmarshal(raw, &nodes[i]); err != nil {
+				return nil, nil, nil, err
+			}
+		}
+	}
+	return &args, nodes, r.policy.Analyze(args.Pod), nil
+}
+
+// judgeName returns the verdict on a named node from the node cache; nil if it is not there.
 func (r reference) judgeName(a *policy.Analysis, name string) *policy.Verdict {
 	np, ok := r.nodes.Lookup(r.policy, name)
 	if !ok {
@@ -40,12 +88,23 @@ func (r reference) judgeName(a *policy.Analysis, name string) *policy.Verdict {
 	return a.Verdict(np.Class)
 }
 
-func (r reference) filter(body []byte) (*extenderv1.ExtenderFilterResult, error) {
-	args, a, err := r.args(body)
+// refFilterResult is ExtenderFilterResult with the passed Nodes as raw bytes.
+type refFilterResult struct {
+	Nodes *struct {
+		Items []jsontext.Value `json:"items"`
+	}
+	NodeNames                  *[]string
+	FailedNodes                extenderv1.FailedNodesMap
+	FailedAndUnresolvableNodes extenderv1.FailedNodesMap
+	Error                      string
+}
+
+func (r reference) filter(body []byte) (*refFilterResult, error) {
+	args, nodes, a, err := r.args(body)
 	if err != nil {
 		return nil, err
 	}
-	res := &extenderv1.ExtenderFilterResult{
+	res := &refFilterResult{
 		FailedNodes:                extenderv1.FailedNodesMap{},
 		FailedAndUnresolvableNodes: extenderv1.FailedNodesMap{},
 	}
@@ -64,19 +123,21 @@ func (r reference) filter(body []byte) (*extenderv1.ExtenderFilterResult, error)
 		res.NodeNames = &passed
 		return res, nil
 	}
-	res.Nodes = &v1.NodeList{}
-	for _, n := range args.Nodes.Items {
-		if v := a.Verdict(r.policy.Profile(&n).Class); v.Fits {
-			res.Nodes.Items = append(res.Nodes.Items, n)
+	res.Nodes = &struct {
+		Items []jsontext.Value `json:"items"`
+	}{Items: []jsontext.Value{}}
+	for i := range nodes {
+		if v := a.Verdict(r.policy.Profile(nodes[i].node()).Class); v.Fits {
+			res.Nodes.Items = append(res.Nodes.Items, args.Nodes.Items[i])
 		} else {
-			res.FailedAndUnresolvableNodes[n.Name] = v.Reason
+			res.FailedAndUnresolvableNodes[nodes[i].Metadata.Name] = v.Reason
 		}
 	}
 	return res, nil
 }
 
 func (r reference) prioritize(body []byte) (extenderv1.HostPriorityList, error) {
-	args, a, err := r.args(body)
+	args, nodes, a, err := r.args(body)
 	if err != nil {
 		return nil, err
 	}
@@ -91,9 +152,9 @@ func (r reference) prioritize(body []byte) (extenderv1.HostPriorityList, error) 
 		}
 		return relative(out), nil
 	}
-	for _, n := range args.Nodes.Items {
-		hp := extenderv1.HostPriority{Host: n.Name}
-		if v := a.Verdict(r.policy.Profile(&n).Class); v.Fits {
+	for i := range nodes {
+		hp := extenderv1.HostPriority{Host: nodes[i].Metadata.Name}
+		if v := a.Verdict(r.policy.Profile(nodes[i].node()).Class); v.Fits {
 			hp.Score = v.Score
 		}
 		out = append(out, hp)
@@ -120,11 +181,25 @@ func relative(list extenderv1.HostPriorityList) extenderv1.HostPriorityList {
 	return out
 }
 
+// refVictims is Victims with what the reference decodes of each pod: its UID.
+type refVictims struct {
+	Pods []*struct {
+		Metadata struct {
+			UID types.UID `json:"uid"`
+		} `json:"metadata"`
+	}
+	NumPDBViolations int64
+}
+
 // preempt keeps the nodes the cache knows the pod fits on and, in standalone mode only,
 // the nodes it does not know.
 func (r reference) preempt(body []byte) (*extenderv1.ExtenderPreemptionResult, error) {
-	var args extenderv1.ExtenderPreemptionArgs
-	if err := json.Unmarshal(body, &args); err != nil {
+	var args struct {
+		Pod                   *v1.Pod
+		NodeNameToVictims     map[string]*refVictims
+		NodeNameToMetaVictims map[string]*extenderv1.MetaVictims
+	}
+	if err := wire.Unmarshal(body, &args); err != nil {
 		return nil, err
 	}
 	if args.Pod == nil || (args.NodeNameToVictims != nil && args.NodeNameToMetaVictims != nil) {
@@ -153,7 +228,7 @@ func (r reference) preempt(body []byte) (*extenderv1.ExtenderPreemptionResult, e
 			if p == nil {
 				return nil, errReference
 			}
-			mv.Pods = append(mv.Pods, &extenderv1.MetaPod{UID: string(p.UID)})
+			mv.Pods = append(mv.Pods, &extenderv1.MetaPod{UID: string(p.Metadata.UID)})
 		}
 		if keep(name) {
 			res.NodeNameToMetaVictims[name] = mv

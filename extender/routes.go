@@ -43,21 +43,37 @@ type stats struct {
 }
 
 // verbFunc answers one verb; a returned error has not been answered yet (see httpError).
-type verbFunc func(w http.ResponseWriter, r *http.Request, st *stats) error
+type verbFunc func(w http.ResponseWriter, r *http.Request, c *call) error
 
-// verb wraps a verb with its metrics, its log line and its error answers.
+// verb wraps a verb with the in-flight cap, the readiness gate, its metrics, its log line
+// and its error answers.
 func (s *Server) verb(name string, fn verbFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		var st stats
 		code := http.StatusOK
-		if err := fn(w, r, &st); err != nil {
+		err := s.admit()
+		if err == nil {
+			s.metrics.inFlight.Inc()
+			c := calls.Get().(*call)
+			c.stats = &st
+			err = fn(w, r, c)
+			c.release()
+			s.metrics.inFlight.Dec()
+			<-s.inFlight
+		}
+		if err != nil {
 			code = http.StatusBadRequest
 			if he := (*httpError)(nil); errors.As(err, &he) {
 				code = he.code
 			}
-			// kube-scheduler logs only the status code: the reason is told here.
-			s.logger.Error(err, "Refused an extender request", "verb", name, "pod", st.pod, "code", code)
+			// kube-scheduler logs only the status code: the reason is told here. Requests
+			// turned away before they were read (429, 503) are counted, not logged each.
+			if code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable {
+				s.logger.V(2).Info("Turned away an extender request", "verb", name, "code", code, "reason", err.Error())
+			} else {
+				s.logger.Error(err, "Refused an extender request", "verb", name, "pod", st.pod, "code", code)
+			}
 			http.Error(w, err.Error(), code)
 		}
 		elapsed := time.Since(start)
@@ -67,6 +83,32 @@ func (s *Server) verb(name string, fn verbFunc) http.Handler {
 				"refused", st.refused, "notCached", st.unknown, "code", code, "micros", elapsed.Microseconds())
 		}
 	})
+}
+
+var errTooMany = &httpError{code: http.StatusTooManyRequests,
+	err: errors.New("too many requests in flight (--max-requests-in-flight); retry")}
+
+// admit takes a place among the requests in flight, or says why the request is not served:
+// 429 past the cap, 503 while the server is not ready.
+func (s *Server) admit() error {
+	select {
+	case s.inFlight <- struct{}{}:
+	default:
+		return errTooMany
+	}
+	if err := s.notReady(); err != nil {
+		<-s.inFlight
+		return &httpError{code: http.StatusServiceUnavailable, err: err}
+	}
+	return nil
+}
+
+// notReady says, in one line, what the server still waits for; nil once it is ready.
+func (s *Server) notReady() error {
+	if s.ready == nil {
+		return nil
+	}
+	return s.ready()
 }
 
 func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
@@ -88,11 +130,9 @@ func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
 		http.Error(w, "no policy loaded", http.StatusServiceUnavailable)
 		return
 	}
-	if s.ready != nil {
-		if err := s.ready(); err != nil {
-			http.Error(w, err.Error(), http.StatusServiceUnavailable)
-			return
-		}
+	if err := s.notReady(); err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	_, _ = w.Write([]byte("ok\n"))

@@ -3,12 +3,10 @@ package extender
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"time"
 
 	"k8s.io/klog/v2"
@@ -28,52 +26,31 @@ const (
 type Listen struct {
 	// Address is host:port.
 	Address string
-	// CertFile and KeyFile, when set, serve HTTPS.
+	// CertFile and KeyFile, when set, serve HTTPS. They are re-read when they change.
 	CertFile, KeyFile string
-	// ClientCAFile, when set, requires client certificates signed by one of its CAs.
+	// ClientCAFile, when set, requires client certificates signed by one of its CAs. It is
+	// re-read when it changes.
 	ClientCAFile string
-}
-
-// tlsConfig returns the TLS configuration l asks for, nil for plain HTTP.
-func (l Listen) tlsConfig() (*tls.Config, error) {
-	if l.CertFile == "" {
-		return nil, nil
-	}
-	cert, err := tls.LoadX509KeyPair(l.CertFile, l.KeyFile)
-	if err != nil {
-		return nil, fmt.Errorf("loading the serving certificate: %w", err)
-	}
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
-	if l.ClientCAFile != "" {
-		pem, err := os.ReadFile(l.ClientCAFile)
-		if err != nil {
-			return nil, fmt.Errorf("reading the client CA file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("%s holds no PEM certificate", l.ClientCAFile)
-		}
-		cfg.ClientCAs = pool
-		cfg.ClientAuth = tls.RequireAndVerifyClientCert
-	}
-	return cfg, nil
 }
 
 // ListenAndServe serves s until ctx ends, then shuts down gracefully: requests in flight
 // get shutdownTimeout to finish. ready, if set, receives the bound address once listening.
 func (s *Server) ListenAndServe(ctx context.Context, l Listen, ready func(net.Addr)) error {
-	tlsCfg, err := l.tlsConfig()
-	if err != nil {
-		return err
+	logger := klog.FromContext(ctx)
+	var files *tlsFiles
+	if l.CertFile != "" {
+		var err error
+		if files, err = newTLSFiles(l, logger, func(result string) { s.metrics.tlsReloads.WithLabelValues(result).Inc() }); err != nil {
+			return err
+		}
 	}
 	ln, err := net.Listen("tcp", l.Address)
 	if err != nil {
 		return err
 	}
-	if tlsCfg != nil {
-		ln = tls.NewListener(ln, tlsCfg)
+	if files != nil {
+		ln = tls.NewListener(ln, files.config())
 	}
-	logger := klog.FromContext(ctx)
 	srv := &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: readHeaderTimeout,
@@ -85,7 +62,7 @@ func (s *Server) ListenAndServe(ctx context.Context, l Listen, ready func(net.Ad
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	logger.Info("Serving", "address", ln.Addr().String(), "tls", tlsCfg != nil, "clientCertificates", l.ClientCAFile != "")
+	logger.Info("Serving", "address", ln.Addr().String(), "tls", files != nil, "clientCertificates", l.ClientCAFile != "")
 	if ready != nil {
 		ready(ln.Addr())
 	}

@@ -1,0 +1,115 @@
+package extender
+
+import (
+	"bytes"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"os"
+	"sync"
+
+	"k8s.io/klog/v2"
+)
+
+// tlsFiles serves the TLS configuration that Listen's files say, re-read whenever they
+// change on disk (cert-manager and kubeadm rotate them in place, and Kubernetes' secret
+// volumes swap a symlink): each handshake stats the files, and a change loads them again.
+// Connections already open keep their configuration; new handshakes get the new one. Files
+// that do not load (a rotation half done, a bad PEM) leave the last good configuration in
+// force, and are tried again once they change again.
+type tlsFiles struct {
+	l       Listen
+	logger  klog.Logger
+	reloads func(result string)
+
+	mu    sync.Mutex
+	stamp []byte // what stat said of the files when last loaded or tried
+	cfg   *tls.Config
+}
+
+// newTLSFiles loads l's files; an error here stops the extender from starting.
+func newTLSFiles(l Listen, logger klog.Logger, reloads func(result string)) (*tlsFiles, error) {
+	f := &tlsFiles{l: l, logger: logger, reloads: reloads}
+	f.stamp = f.statStamp()
+	cfg, err := f.load()
+	if err != nil {
+		return nil, err
+	}
+	f.cfg = cfg
+	return f, nil
+}
+
+func (f *tlsFiles) paths() []string {
+	p := []string{f.l.CertFile, f.l.KeyFile}
+	if f.l.ClientCAFile != "" {
+		p = append(p, f.l.ClientCAFile)
+	}
+	return p
+}
+
+// statStamp is the files' sizes and modification times (following symlinks), or the stat
+// errors: a change in any of them is a change on disk.
+func (f *tlsFiles) statStamp() []byte {
+	var b []byte
+	for _, p := range f.paths() {
+		fi, err := os.Stat(p)
+		if err != nil {
+			b = fmt.Appendf(b, "%s:%v;", p, err)
+			continue
+		}
+		b = fmt.Appendf(b, "%s:%d:%d;", p, fi.Size(), fi.ModTime().UnixNano())
+	}
+	return b
+}
+
+func (f *tlsFiles) load() (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(f.l.CertFile, f.l.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("loading the serving certificate: %w", err)
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	if f.l.ClientCAFile != "" {
+		pem, err := os.ReadFile(f.l.ClientCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("reading the client CA file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%s holds no PEM certificate", f.l.ClientCAFile)
+		}
+		cfg.ClientCAs = pool
+		cfg.ClientAuth = tls.RequireAndVerifyClientCert
+	}
+	return cfg, nil
+}
+
+// current is the configuration for a new handshake, reloaded first if the files changed.
+func (f *tlsFiles) current() *tls.Config {
+	stamp := f.statStamp()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if bytes.Equal(stamp, f.stamp) {
+		return f.cfg
+	}
+	f.stamp = stamp
+	cfg, err := f.load()
+	if err != nil {
+		f.logger.Error(err, "Keeping the last good TLS configuration: the changed files do not load", "files", f.paths())
+		f.reloads("error")
+		return f.cfg
+	}
+	f.logger.Info("Reloaded the TLS files", "files", f.paths())
+	f.reloads("success")
+	f.cfg = cfg
+	return cfg
+}
+
+// config is the listener's configuration: every handshake asks current.
+func (f *tlsFiles) config() *tls.Config {
+	return &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
+			return f.current(), nil
+		},
+	}
+}
