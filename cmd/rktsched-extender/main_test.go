@@ -14,6 +14,7 @@ func TestRunRefusesBadFlags(t *testing.T) {
 		says string
 	}{
 		{"help", []string{"-h"}, 0, "-max-body-bytes"},
+		{"version", []string{"--version", "--max-body-bytes=0"}, 0, ""},
 		{"unknown flag", []string{"--nope"}, 2, "flag provided but not defined"},
 		{"invalid value", []string{"--standalone", "--max-body-bytes=0"}, 2, "--max-body-bytes must be positive"},
 		{"stray argument", []string{"--standalone", "extra"}, 2, "unexpected arguments"},
