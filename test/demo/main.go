@@ -179,7 +179,7 @@ func (d *demo) explain(ctx context.Context, ours, pod string) error {
 	cmd := exec.CommandContext(ctx, filepath.Join(ours, cluster.CLIBinary), args...)
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
-	if err != nil && !(errors.As(err, &exit) && exit.ExitCode() == 1) {
+	if err != nil && (!errors.As(err, &exit) || exit.ExitCode() != 1) {
 		return fmt.Errorf("kubectl rktsched explain pod/%s: %w\n%s", pod, err, out)
 	}
 	fmt.Fprintf(d.out, "\n$ kubectl rktsched explain pod/%s -n %s\n%s", pod, namespace, out)
