@@ -128,7 +128,7 @@ cluster. Exit codes: 0 yes (fits, valid, nothing stranded), 1 no, 2 usage error,
 	o.ConfigFlags.AddFlags(root.PersistentFlags())
 	root.PersistentFlags().BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "all namespaces (explain TYPE, diff)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return &exitError{code: ExitUsage, err: fmt.Errorf("%w\nSee '%s --help'.", err, c.CommandPath())}
+		return &exitError{code: ExitUsage, err: fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
 	root.AddCommand(newExplainCommand(o), newValidateCommand(o), newDiffCommand(o))
 	return root

@@ -2,14 +2,17 @@
 // Docker and rkt (stage1 coreos, kvm, fly) nodes, the labeler and the extender running with the
 // shipped manifests' ServiceAccounts and the shipped kube-scheduler configuration, and the test
 // pods of test/testdata/pods, one per known rkt issue. It prints where each pod went and why
-// rktsched refused the other nodes. Run it with `make demo` (KEEP=1 leaves the cluster up).
+// rktsched refused the other nodes, then `kubectl rktsched explain` of a Pending pod. Run it
+// with `make demo` (KEEP=1 leaves the cluster up).
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"slices"
@@ -93,7 +96,7 @@ func (d *demo) run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	d.phase("building rktsched-extender and rktsched-labeler")
+	d.phase("building rktsched-extender, rktsched-labeler and kubectl-rktsched")
 	ours, err := cluster.ProjectBinaries(ctx, root, os.Getenv("RKTSCHED_BIN"), filepath.Join(dir, "bin"), os.Stderr)
 	if err != nil {
 		return err
@@ -154,11 +157,32 @@ func (d *demo) run(ctx context.Context) (err error) {
 		return err
 	}
 	fmt.Fprintf(d.out, "\n$ kubectl get nodes -L %s,%s\n%s", policy.LabelRuntime, policy.LabelStage1, out)
+	if err := d.explain(ctx, ours, explainPod); err != nil {
+		return err
+	}
 
 	if d.keep {
 		return d.printKeep()
 	}
 	fmt.Fprintf(d.out, "\nStopping the cluster (make demo KEEP=1 leaves it running).\n")
+	return nil
+}
+
+// explainPod is the Pending pod the demo explains with kubectl rktsched.
+const explainPod = "gpu-on-rkt"
+
+// explain prints `kubectl rktsched explain pod/NAME` of a Pending pod, run from the built
+// binary as an operator would: the pod, the nodes and the policy ConfigMap from the cluster.
+// Exit code 1 (fits nowhere) is an answer, not a failure.
+func (d *demo) explain(ctx context.Context, ours, pod string) error {
+	args := []string{"--kubeconfig=" + d.c.Kubeconfig, "explain", "pod/" + pod, "-n", namespace}
+	cmd := exec.CommandContext(ctx, filepath.Join(ours, cluster.CLIBinary), args...)
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if err != nil && (!errors.As(err, &exit) || exit.ExitCode() != 1) {
+		return fmt.Errorf("kubectl rktsched explain pod/%s: %w\n%s", pod, err, out)
+	}
+	fmt.Fprintf(d.out, "\n$ kubectl rktsched explain pod/%s -n %s\n%s", pod, namespace, out)
 	return nil
 }
 

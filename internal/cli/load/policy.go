@@ -26,11 +26,7 @@ func BuiltinPolicy() *Policy {
 // PolicyDocument returns the policy document data holds: data itself, or, when data is a
 // ConfigMap manifest (kubectl get configmap -o yaml), its key policy.yaml.
 func PolicyDocument(data []byte, name string) (doc []byte, source string, err error) {
-	var head struct {
-		Kind string `json:"kind"`
-	}
-	// A document that is not YAML at all is left for policy.Parse to report.
-	if yaml.Unmarshal(data, &head) != nil || head.Kind != "ConfigMap" {
+	if !isConfigMap(data) {
 		return data, name, nil
 	}
 	var cm v1.ConfigMap
@@ -43,6 +39,15 @@ func PolicyDocument(data []byte, name string) (doc []byte, source string, err er
 		return nil, source, fmt.Errorf("%s: key %q is missing", source, policy.ConfigMapKey)
 	}
 	return []byte(d), source, nil
+}
+
+// isConfigMap reports whether data is a ConfigMap manifest. A document that is not YAML at
+// all is not: policy.Parse reports what is wrong with it.
+func isConfigMap(data []byte) bool {
+	var head struct {
+		Kind string `json:"kind"`
+	}
+	return yaml.Unmarshal(data, &head) == nil && head.Kind == "ConfigMap"
 }
 
 // ParsePolicy parses a policy document (or a ConfigMap holding one) with policy.Parse, the
