@@ -170,7 +170,7 @@ func (h *HostState) Restore() error {
 			if out, err := exec.Command("ip", "link", "delete", l).CombinedOutput(); err != nil {
 				// A veth goes with its peer: already gone is fine.
 				if !bytes.Contains(out, []byte("Cannot find device")) {
-					errs = append(errs, fmt.Errorf("ip link delete %s: %v: %s", l, err, out))
+					errs = append(errs, fmt.Errorf("ip link delete %s: %w: %s", l, err, out))
 				}
 			}
 		}
@@ -201,7 +201,7 @@ func restoreIPTables(table, dump string) error {
 		// table was never used).
 		for _, args := range [][]string{{"-t", table, "-F"}, {"-t", table, "-X"}} {
 			if out, err := exec.Command("iptables", args...).CombinedOutput(); err != nil {
-				return fmt.Errorf("iptables %s: %v: %s", strings.Join(args, " "), err, out)
+				return fmt.Errorf("iptables %s: %w: %s", strings.Join(args, " "), err, out)
 			}
 		}
 		return nil
@@ -209,7 +209,7 @@ func restoreIPTables(table, dump string) error {
 	cmd := exec.Command("iptables-restore", "--table", table)
 	cmd.Stdin = strings.NewReader(dump)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("iptables-restore --table %s: %v: %s", table, err, out)
+		return fmt.Errorf("iptables-restore --table %s: %w: %s", table, err, out)
 	}
 	return nil
 }
