@@ -25,8 +25,9 @@ build: ## Build the binaries into bin/ (CGO_ENABLED=0, version stamped).
 test: lint unit e2e ## Run everything CI runs: lint, unit tests with -race, e2e.
 
 .PHONY: unit
-unit: ## Unit tests with the race detector.
+unit: ## Unit tests with the race detector, then the allocation tests -race skips.
 	$(GO) test -race -count=1 ./...
+	$(GO) test -count=1 -run 'Alloc' ./extender/...
 
 .PHONY: e2e
 e2e: build ## End-to-end tests on a local control plane (its first build takes ~10 min, cached after).
