@@ -25,8 +25,9 @@ build: ## Build the binaries into bin/ (CGO_ENABLED=0, version stamped).
 test: lint unit chart e2e image-check ## Run everything CI runs: lint, unit tests with -race, chart checks, e2e, the image.
 
 .PHONY: unit
-unit: $(BIN)/helm ## Unit tests with the race detector.
+unit: $(BIN)/helm ## Unit tests with the race detector, then the allocation tests -race skips.
 	RKTSCHED_HELM=$(CURDIR)/$(BIN)/helm $(GO) test -race -count=1 ./...
+	$(GO) test -count=1 -run 'Alloc' ./extender/...
 
 .PHONY: e2e
 e2e: build $(BIN)/helm ## End-to-end tests on a local control plane (its first build takes ~10 min, cached after).

@@ -179,7 +179,7 @@ func check(pod []byte, both bool, a, b string) error {
 func malformed(err error) error {
 	var se *jsontext.SyntacticError
 	switch {
-	case err == io.EOF:
+	case errors.Is(err, io.EOF):
 		return errors.New("malformed JSON: no value")
 	case errors.As(err, &se), errors.Is(err, io.ErrUnexpectedEOF):
 		return fmt.Errorf("malformed JSON: %w", err)
@@ -192,7 +192,7 @@ func (r *Reader) end(err error) error {
 	if err != nil {
 		return err
 	}
-	if _, err := r.dec.ReadToken(); err != io.EOF {
+	if _, err := r.dec.ReadToken(); !errors.Is(err, io.EOF) {
 		if err == nil {
 			err = errors.New("malformed JSON: more than one value")
 		}
