@@ -95,17 +95,28 @@ func TestAgainstAPIServer(t *testing.T) {
 	})
 
 	t.Run("kustomize variants", func(t *testing.T) {
-		kubectl(t, "apply", "--dry-run=server", "-k", filepath.Join(root, "manifests", "sidecar"))
-		// An overlay as the NetworkPolicy's comment says to write one.
-		overlay := t.TempDir()
-		k := fmt.Sprintf("resources:\n- %s\ncomponents:\n- %s\n",
-			filepath.Join(root, "manifests"), filepath.Join(root, "manifests", "networkpolicy"))
-		if err := os.WriteFile(filepath.Join(overlay, "kustomization.yaml"), []byte(k), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		out := kubectl(t, "apply", "--dry-run=server", "-k", overlay)
-		if !strings.Contains(out, "networkpolicy.networking.k8s.io/rktsched-extender") {
-			t.Errorf("the overlay with the networkpolicy component applied no NetworkPolicy:\n%s", out)
+		// Overlays as the components' comments say to write them.
+		for component, want := range map[string]string{
+			"networkpolicy": "networkpolicy.networking.k8s.io/rktsched-extender",
+			"sidecar":       "rolebinding.rbac.authorization.k8s.io/rktsched-extender-sidecar",
+		} {
+			overlay := t.TempDir()
+			// kustomize takes relative paths only.
+			base, err := filepath.Rel(overlay, filepath.Join(root, "manifests"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			k := fmt.Sprintf("resources:\n- %s\ncomponents:\n- %s\n", base, filepath.Join(base, component))
+			if err := os.WriteFile(filepath.Join(overlay, "kustomization.yaml"), []byte(k), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out := kubectl(t, "apply", "--dry-run=server", "-k", overlay)
+			if !strings.Contains(out, want) {
+				t.Errorf("the overlay with the %s component applied no %s:\n%s", component, want, out)
+			}
+			if component == "sidecar" && strings.Contains(out, "deployment.apps/rktsched-extender") {
+				t.Errorf("the sidecar overlay still applies the extender Deployment:\n%s", out)
+			}
 		}
 	})
 
