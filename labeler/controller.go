@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"strings"
 	"sync"
@@ -146,9 +145,9 @@ func (c *Controller) updateNode(oldObj, newObj any) {
 	if old.ResourceVersion == node.ResourceVersion {
 		return // a resync: nothing happened
 	}
-	if maps.Equal(old.Labels, node.Labels) &&
-		old.Annotations[policy.AnnotationStage1Image] == node.Annotations[policy.AnnotationStage1Image] &&
-		old.Status.NodeInfo.ContainerRuntimeVersion == node.Status.NodeInfo.ContainerRuntimeVersion {
+	// What the policy reads, and the owned labels sync compares with what it computes (someone
+	// removing or changing one gets it written back).
+	if policy.InputsOf(old).Equal(policy.InputsOf(node)) && ownedLabelsEqual(old.Labels, node.Labels) {
 		return
 	}
 	c.queue.Add(node.Name)

@@ -515,7 +515,8 @@ func TestSyncErrorIsRetried(t *testing.T) {
 }
 
 func TestUpdateNodeQueuesOnlyRelevantChanges(t *testing.T) {
-	base := newNode("n1", "docker://1.12.6", withLabels(map[string]string{"team": "blue"}))
+	base := newNode("n1", "docker://1.12.6", withLabels(map[string]string{"team": "blue",
+		policy.LabelRuntime: "docker", policy.CapabilityLabel(policy.Attach): "true"}))
 	changed := func(rv string, mutate func(*v1.Node)) *v1.Node {
 		n := base.DeepCopy()
 		n.ResourceVersion = rv
@@ -538,6 +539,9 @@ func TestUpdateNodeQueuesOnlyRelevantChanges(t *testing.T) {
 			n.Annotations = map[string]string{policy.AnnotationStage1Image: "coreos.com/rkt/stage1-fly:1.29.0"}
 		}), 1},
 		{"other annotation set", changed("2", func(n *v1.Node) { n.Annotations = map[string]string{"x": "y"} }), 0},
+		{"owned label removed (written back)", changed("2", func(n *v1.Node) { delete(n.Labels, policy.LabelRuntime) }), 1},
+		{"owned label changed (written back)", changed("2", func(n *v1.Node) { n.Labels[policy.CapabilityLabel(policy.Attach)] = "x" }), 1},
+		{"owned label added (removed again)", changed("2", func(n *v1.Node) { n.Labels[policy.CapabilityLabelPrefix+"stale"] = "true" }), 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -36,6 +36,26 @@ func diffOwned(current, desired map[string]string) labelChange {
 	return ch
 }
 
+// ownedLabelsEqual reports whether a and b carry the same owned labels.
+func ownedLabelsEqual(a, b map[string]string) bool {
+	n := 0
+	for k, v := range a {
+		if !policy.OwnedLabel(k) {
+			continue
+		}
+		n++
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	for k := range b {
+		if policy.OwnedLabel(k) {
+			n--
+		}
+	}
+	return n == 0
+}
+
 func (ch labelChange) empty() bool { return len(ch.set) == 0 && len(ch.remove) == 0 }
 
 // setKeys lists the keys the change sets, sorted, for logs.

@@ -1,5 +1,7 @@
 package policy
 
+import "fmt"
+
 // Capability is something a container runtime may or may not offer a pod.
 type Capability string
 
@@ -48,8 +50,29 @@ func Known(c Capability) bool {
 // capSet is a set of capabilities as a bit mask over AllCapabilities.
 type capSet uint32
 
-func (s capSet) has(c Capability) bool { return s&(1<<capabilityIndex[c]) != 0 }
-func (s *capSet) add(c Capability)     { *s |= 1 << capabilityIndex[c] }
+// The set holds at most 32 capabilities: a 33rd would wrap onto the first.
+func init() {
+	if len(AllCapabilities) > 32 {
+		panic("policy: more than 32 capabilities do not fit a capSet")
+	}
+}
+
+// has reports whether c is in the set; never for a capability that is not Known.
+func (s capSet) has(c Capability) bool {
+	i, ok := capabilityIndex[c]
+	return ok && s&(1<<i) != 0
+}
+
+// add puts c in the set. A capability that is not Known cannot be a member: adding one is a
+// programming error (documents and annotations are checked with Known first) and panics,
+// instead of silently adding the capability at index 0 (attach).
+func (s *capSet) add(c Capability) {
+	i, ok := capabilityIndex[c]
+	if !ok {
+		panic(fmt.Sprintf("policy: capSet.add of unknown capability %q", c))
+	}
+	*s |= 1 << i
+}
 
 // list returns the members in the design's order.
 func (s capSet) list() []Capability {

@@ -145,7 +145,9 @@ func compile(doc *document, src []byte) (*Policy, error) {
 	if len(doc.Capabilities) == 0 {
 		return nil, fieldError(1, "capabilities", "must list at least one capability")
 	}
-	for name, c := range doc.Capabilities {
+	// In document order: of several errors, the first in the document is reported, every time.
+	for _, name := range keysByLine(doc.Capabilities) {
+		c := doc.Capabilities[name]
 		field := "capabilities." + name
 		cp := Capability(name)
 		if !Known(cp) {
@@ -215,7 +217,7 @@ func compileRuntime(p *Policy, field string, r pos[runtimeDoc]) (*runtime, error
 	if errs := validation.IsValidLabelValue(name); len(errs) > 0 {
 		return nil, fieldError(d.Name.Line, field+".name", "%q is not a valid label value: %s", name, strings.Join(errs, "; "))
 	}
-	for k := range d.NodeLabels {
+	for _, k := range sortedKeys(d.NodeLabels) {
 		if OwnedLabel(k) {
 			// Our own labels follow from the classification: they cannot also decide it.
 			return nil, fieldError(d.Name.Line, field+".nodeLabels", "%q is a label rktsched writes; match on other labels", k)
@@ -244,7 +246,7 @@ func compileRuntime(p *Policy, field string, r pos[runtimeDoc]) (*runtime, error
 		return rt, nil
 	}
 	rt.stage1 = map[string]*Class{}
-	for _, flavour := range sortedKeys(d.Stage1) {
+	for _, flavour := range keysByLine(d.Stage1) {
 		s := d.Stage1[flavour]
 		f := field + ".stage1." + flavour
 		if errs := validation.IsValidLabelValue(flavour); len(errs) > 0 || flavour == "" {
@@ -279,6 +281,13 @@ func lackSet(field string, names []pos[string]) (capSet, error) {
 		s.add(c)
 	}
 	return s, nil
+}
+
+// keysByLine returns the keys of m in document order (by line, then name).
+func keysByLine[V any](m map[string]pos[V]) []string {
+	keys := sortedKeys(m)
+	sort.SliceStable(keys, func(i, j int) bool { return m[keys[i]].Line < m[keys[j]].Line })
+	return keys
 }
 
 func sortedKeys[V any](m map[string]V) []string {

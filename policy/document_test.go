@@ -149,3 +149,43 @@ func loadPodF(f *testing.F, name string) *v1.Pod {
 	}
 	return &pd
 }
+
+// A document with several errors reports the first in the document, and the same one every
+// time (map iteration order must not choose it).
+func TestParseFirstErrorIsStable(t *testing.T) {
+	doc := header + `capabilities:
+  zz-unknown: {action: filter}
+  gpu: {action: maybe}
+  aa-unknown: {action: filter}
+  attach: {action: filter, weight: 99}
+runtimes:
+- name: rkt
+  schemes: [rkt]
+  stage1:
+    zz: {lacks: [nope]}
+    aa: {lacks: [nope2]}
+`
+	want := `policy document line 4: capabilities.zz-unknown: unknown capability "zz-unknown"`
+	for range 100 {
+		_, err := Parse([]byte(doc))
+		if err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Fatalf("Parse error = %v, want one starting %q", err, want)
+		}
+	}
+	stage1 := header + `capabilities:
+  gpu: {action: filter}
+runtimes:
+- name: rkt
+  schemes: [rkt]
+  stage1:
+    zz: {lacks: [nope]}
+    aa: {lacks: [nope2]}
+`
+	want = `policy document line 9: runtimes[0].stage1.zz.lacks[0]: unknown capability "nope"`
+	for range 100 {
+		_, err := Parse([]byte(stage1))
+		if err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Fatalf("Parse error = %v, want one starting %q", err, want)
+		}
+	}
+}

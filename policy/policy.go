@@ -99,7 +99,13 @@ func (p *Policy) Action(c Capability) Action {
 }
 
 // Weight returns the score a node loses for lacking c when the pod needs it softly.
-func (p *Policy) Weight(c Capability) int { return p.weights[capabilityIndex[c]] }
+// It is 0 for a capability that is not in force (or not Known).
+func (p *Policy) Weight(c Capability) int {
+	if !p.inForce.has(c) {
+		return 0
+	}
+	return p.weights[capabilityIndex[c]]
+}
 
 // Classes lists every class of node the policy knows, indexed by Class.ID.
 func (p *Policy) Classes() []*Class { return p.classes }

@@ -2,7 +2,6 @@ package policy
 
 import (
 	"strings"
-	"unique"
 
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -41,20 +40,33 @@ type NodeProfile struct {
 	Version string // the runtime version as a label value; empty if unknown
 }
 
-// Profile classifies a node from its runtime version, labels and stage1 annotation.
+// Profile classifies a node: ProfileOf its inputs.
 func (p *Policy) Profile(node *v1.Node) NodeProfile {
-	return p.Classify(node.Status.NodeInfo.ContainerRuntimeVersion, node.Labels, node.Annotations[AnnotationStage1Image])
+	// The same as ProfileOf(InputsOf(node)), without copying: runtimes never match on owned
+	// labels, so the full label set matches as the inputs' labels do.
+	return p.ProfileOf(NodeInputs{
+		RuntimeVersion: node.Status.NodeInfo.ContainerRuntimeVersion,
+		Stage1Image:    node.Annotations[AnnotationStage1Image],
+		Labels:         node.Labels,
+	})
 }
 
-// Classify is Profile on the three things it reads, for callers that never decode a Node.
-func (p *Policy) Classify(runtimeVersion string, labels map[string]string, stage1Image string) NodeProfile {
-	scheme, version := SplitRuntimeVersion(runtimeVersion)
-	rt := p.match(scheme, labels)
+// ProfileOf classifies a node from what the policy reads of it.
+func (p *Policy) ProfileOf(in NodeInputs) NodeProfile {
+	scheme, version := SplitRuntimeVersion(in.RuntimeVersion)
+	rt := p.match(scheme, in.Labels)
 	np := NodeProfile{Class: rt.class, Version: SanitizeLabelValue(version)}
 	if rt.stage1 != nil {
-		np.Class = rt.flavourOf(stage1Image)
+		np.Class = rt.flavourOf(in.Stage1Image)
 	}
 	return np
+}
+
+// Classify is ProfileOf on the three inputs given one by one.
+//
+// Deprecated: use ProfileOf(NodeInputs{...}).
+func (p *Policy) Classify(runtimeVersion string, labels map[string]string, stage1Image string) NodeProfile {
+	return p.ProfileOf(NodeInputs{RuntimeVersion: runtimeVersion, Stage1Image: stage1Image, Labels: labels})
 }
 
 func (p *Policy) match(scheme string, labels map[string]string) *runtime {
@@ -95,19 +107,27 @@ func (rt *runtime) flavourOf(image string) *Class {
 
 // lookupFlavour is flavourOf without the fallback: nil when the image names no flavour.
 func (rt *runtime) lookupFlavour(image string) *Class {
-	if image == "" {
-		return nil
+	if f, ok := stage1Token(image); ok {
+		return rt.stage1[f]
 	}
+	return nil
+}
+
+// stage1Token returns the flavour token a stage1 image name names, by this rule: take the
+// image name's last path element, cut it at the first ':' (tag) or '@' (digest), drop a
+// ".aci" suffix; the token is what follows "stage1-", or, without that prefix, the whole
+// element (a bare flavour name like "kvm"). The token is compared with the policy's flavours
+// as a whole: "coreos.com/rkt/stage1-kvm:1.29.0" and "stage1-kvm.aci" are kvm, while
+// "stage1-kvm-fly" is the flavour "kvm-fly", which is neither kvm nor fly. ok is false for
+// an empty token.
+func stage1Token(image string) (flavour string, ok bool) {
 	name := image[strings.LastIndexByte(image, '/')+1:]
 	if i := strings.IndexAny(name, ":@"); i >= 0 {
 		name = name[:i]
 	}
-	for _, f := range rt.flavours {
-		if strings.Contains(name, f) {
-			return rt.stage1[f]
-		}
-	}
-	return nil
+	name = strings.TrimSuffix(name, ".aci")
+	name = strings.TrimPrefix(name, "stage1-")
+	return name, name != ""
 }
 
 // Labels returns every label rktsched owns, as the node of this profile should carry them.
@@ -148,10 +168,10 @@ func isAlnum(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
 
-// SlimNode is an informer transform (cache.TransformFunc) that keeps of a Node only what the
-// policy reads (labels, the stage1 annotation, the runtime version) and what identifies it:
-// 5000 full Nodes with their image lists and conditions would cost hundreds of megabytes.
-// Label strings are interned: thousands of nodes share the same keys and most values.
+// SlimNode is an informer transform (cache.TransformFunc) that keeps of a Node only its
+// NodeInputs, its owned labels (which the labeler diffs against) and what identifies it: 5000
+// full Nodes with their image lists and conditions would cost hundreds of megabytes. Strings
+// are interned: thousands of nodes share the same label keys and most values.
 // Other objects pass unchanged.
 func SlimNode(obj any) (any, error) {
 	n, ok := obj.(*v1.Node)
@@ -165,17 +185,6 @@ func SlimNode(obj any) (any, error) {
 			ResourceVersion: n.ResourceVersion,
 		},
 	}
-	if n.Labels != nil {
-		slim.Labels = make(map[string]string, len(n.Labels))
-		for k, v := range n.Labels {
-			slim.Labels[intern(k)] = intern(v)
-		}
-	}
-	if img, ok := n.Annotations[AnnotationStage1Image]; ok {
-		slim.Annotations = map[string]string{AnnotationStage1Image: img}
-	}
-	slim.Status.NodeInfo.ContainerRuntimeVersion = intern(n.Status.NodeInfo.ContainerRuntimeVersion)
+	inputsOf(n, true).applyTo(slim)
 	return slim, nil
 }
-
-func intern(s string) string { return unique.Make(s).Value() }

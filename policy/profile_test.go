@@ -43,3 +43,63 @@ func TestSlimNode(t *testing.T) {
 		t.Error("SlimNode changed an object that is no Node")
 	}
 }
+
+// Stage1 flavours are matched by the whole token of the image name, never by a substring:
+// with flavours kvm and fly, "stage1-kvm-fly" is neither (formerly fly, because "fly" sorts
+// before "kvm" among flavours of the same length).
+func TestStage1FlavourToken(t *testing.T) {
+	doc := header + `capabilities:
+  attach: {action: filter}
+runtimes:
+- name: rkt
+  schemes: [rkt]
+  defaultStage1: coreos
+  stage1:
+    coreos: {}
+    kvm: {}
+    fly: {}
+`
+	withKvmFly := doc + "    kvm-fly: {}\n"
+	tests := []struct {
+		image      string
+		want       string // flavour under doc
+		wantKvmFly string // flavour under withKvmFly
+	}{
+		{"coreos.com/rkt/stage1-kvm:1.29.0", "kvm", "kvm"},
+		{"coreos.com/rkt/stage1-fly@sha512-0123", "fly", "fly"},
+		{"stage1-fly.aci", "fly", "fly"},
+		{"/usr/lib/rkt/stage1-images/stage1-kvm.aci", "kvm", "kvm"},
+		{"kvm", "kvm", "kvm"},
+		{"fly", "fly", "fly"},
+		{"coreos.com/rkt/stage1-kvm-fly:1.29.0", "coreos", "kvm-fly"},
+		{"stage1-fly-kvm", "coreos", "coreos"},
+		{"example.com/stage1-flyer:1", "coreos", "coreos"},
+		{"example.com/kvm/stage1-custom:1", "coreos", "coreos"}, // the last path element names it
+		{"example.com/stage1-kvm/x:1", "coreos", "coreos"},
+		{"stage1-", "coreos", "coreos"},
+		{"mystage1-kvm", "coreos", "coreos"},
+		{"", "coreos", "coreos"},
+	}
+	for _, doc := range []struct {
+		text   string
+		kvmFly bool
+	}{{doc, false}, {withKvmFly, true}} {
+		p, err := Parse([]byte(doc.text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tt := range tests {
+			want := tt.want
+			if doc.kvmFly {
+				want = tt.wantKvmFly
+			}
+			// Many times: the outcome must not depend on any order.
+			for range 20 {
+				got := p.Profile(node("rkt://1.29.0", tt.image)).Class.Stage1
+				if got != want {
+					t.Fatalf("kvm-fly listed %v: stage1 of %q = %q, want %q", doc.kvmFly, tt.image, got, want)
+				}
+			}
+		}
+	}
+}
