@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
@@ -35,6 +37,8 @@ type bench struct {
 	nodeNames         []string                 // of the nodes created, by index
 	classOf           map[string]*policy.Class // by node name, under the default policy
 	profileDir        string
+	// pluginBin is rktsched-scheduler, for the plugin mode.
+	pluginBin string
 }
 
 func newBench(ctx context.Context, c *cluster.Cluster, root, ours string, logf func(string, ...any)) (*bench, error) {
@@ -50,6 +54,11 @@ func newBench(ctx context.Context, c *cluster.Cluster, root, ours string, logf f
 
 func (b *bench) run(ctx context.Context, o options) error {
 	b.profileDir = o.profileDir
+	if slices.Contains(o.modes, pluginMode) {
+		if err := b.preparePlugin(ctx); err != nil {
+			return err
+		}
+	}
 	if err := b.createNodes(ctx, 0, o.nodes); err != nil {
 		return err
 	}
@@ -78,6 +87,17 @@ func (b *bench) run(ctx context.Context, o options) error {
 	}
 	report(o, runs, hb, mem)
 	return nil
+}
+
+// preparePlugin finds or builds rktsched-scheduler and applies the RBAC it needs as the user
+// system:kube-scheduler (reading the policy ConfigMap).
+func (b *bench) preparePlugin(ctx context.Context) error {
+	var err error
+	if b.pluginBin, err = cluster.SchedulerPluginBinary(ctx, b.root, os.Getenv("RKTSCHED_BIN"), b.ours, os.Stderr); err != nil {
+		return err
+	}
+	_, err = b.c.Kubectl(ctx, "apply", "-f", filepath.Join(b.root, "manifests", "scheduler", "rktsched-scheduler-rbac.yaml"))
+	return err
 }
 
 func (b *bench) createNodes(ctx context.Context, from, to int) error {

@@ -41,7 +41,7 @@ func main() {
 	flag.DurationVar(&o.heartbeats, "heartbeats", time.Minute, "how long every node sends heartbeats while the labeler's writes are counted")
 	flag.IntVar(&o.rssNodes, "rss-nodes", 5000, "nodes in the cluster when the extender's memory is read")
 	flag.StringVar(&o.profileDir, "profile-dir", "", "write a 3-second CPU profile of kube-scheduler in each run here (go tool pprof)")
-	modeList := flag.String("modes", "none,noop,names,nodes", "scheduling runs of each round: none (no extender), noop (names mode, an extender that decides nothing), names, nodes")
+	modeList := flag.String("modes", "none,noop,names,nodes,plugin", "scheduling runs of each round: none (no extender), noop (names mode, an extender that decides nothing), names, nodes, plugin (rktsched-scheduler, no extender)")
 	flag.Parse()
 	var err error
 	if o.modes, err = parseModes(*modeList); err != nil {

@@ -13,8 +13,9 @@ var cpuProcesses = []string{"kube-scheduler", "kube-apiserver", "etcd", "rktsche
 
 // Targets from the performance issue.
 const (
-	targetNamesRatio = 0.8
-	targetRSS        = 64 << 20
+	targetNamesRatio  = 0.8
+	targetPluginRatio = 0.95
+	targetRSS         = 64 << 20
 )
 
 // report prints every run, the medians, the other figures, and the RATIO lines last.
@@ -77,9 +78,20 @@ func report(o options, runs []runResult, hb heartbeatResult, mem memoryResult) {
 	fmt.Printf("extender that served the runs, with %d nodes: RSS %s, peak %s; labeler RSS %s, peak %s\n",
 		mem.nodes, mib(mem.running.RSS), mib(mem.running.PeakRSS), mib(mem.labeler.RSS), mib(mem.labeler.PeakRSS))
 	names, nodes := median(ratios[namesMode]), median(ratios[nodesMode])
+	if len(rates[pluginMode]) > 0 {
+		plugin := median(ratios[pluginMode])
+		fmt.Printf("rktsched-scheduler (the plugin, no extender): %.0f pods/s, %d misplaced (median); plugin ratio target ≥ %.2f%s\n",
+			median(rates[pluginMode]), int(median(misplacedOf(runs, pluginMode))), targetPluginRatio, missed(plugin >= targetPluginRatio))
+	}
 	fmt.Printf("names-mode ratio target ≥ %.1f%s\n\n", targetNamesRatio, missed(names >= targetNamesRatio))
 	fmt.Printf("RATIO sched/names %.2f\n", names)
 	fmt.Printf("RATIO sched/nodes %.2f\n", nodes)
+	if len(rates[pluginMode]) > 0 {
+		fmt.Printf("RATIO sched/plugin %.2f\n", median(ratios[pluginMode]))
+	}
+	if len(rates[noopMode]) > 0 {
+		fmt.Printf("RATIO sched/noop %.2f\n", median(ratios[noopMode]))
+	}
 }
 
 func missed(met bool) string {

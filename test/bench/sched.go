@@ -30,6 +30,9 @@ const (
 	nodesMode       mode = "nodes" // nodeCacheCapable: false: full Nodes
 	// noopMode is names mode with noopExtender in place of rktsched's.
 	noopMode mode = "noop"
+	// pluginMode is rktsched-scheduler (kube-scheduler with the Rktsched plugin) with the
+	// shipped rktsched-scheduler-config.yaml, no extender.
+	pluginMode mode = "plugin"
 )
 
 // parseModes reads a comma-separated list of modes; the RATIO lines need "none" first.
@@ -37,10 +40,10 @@ func parseModes(list string) ([]mode, error) {
 	var out []mode
 	for _, m := range strings.Split(list, ",") {
 		switch mode(m) {
-		case withoutExtender, namesMode, nodesMode, noopMode:
+		case withoutExtender, namesMode, nodesMode, noopMode, pluginMode:
 			out = append(out, mode(m))
 		default:
-			return nil, fmt.Errorf("unknown mode %q (want none, names, nodes or noop)", m)
+			return nil, fmt.Errorf("unknown mode %q (want none, names, nodes, noop or plugin)", m)
 		}
 	}
 	if out[0] != withoutExtender {
@@ -108,7 +111,7 @@ func (b *bench) schedulingRuns(ctx context.Context, o options) ([]runResult, err
 			}
 			b.logf("round %d %-5s: %d pods bound in %v (%v from the first binding): %.0f pods/s; %d on nodes that cannot run them; %.0f scheduling attempts; extender busy %v",
 				round, m, r.pods, r.wall.Round(time.Millisecond), r.steady.Round(time.Millisecond), r.podsPerSecond(), r.misplaced, r.attempts, r.extenderTime.Round(time.Millisecond))
-			if (m == namesMode || m == nodesMode) && r.misplaced > 0 {
+			if (m == namesMode || m == nodesMode || m == pluginMode) && r.misplaced > 0 {
 				return nil, fmt.Errorf("round %d, %s: %d pods on nodes that cannot run them", round, m, r.misplaced)
 			}
 			results = append(results, r)
@@ -120,6 +123,9 @@ func (b *bench) schedulingRuns(ctx context.Context, o options) ([]runResult, err
 // schedulerConfig is the shipped KubeSchedulerConfiguration for this cluster, in mode m, with
 // the client limit raised.
 func (b *bench) schedulerConfig(shipped []byte, m mode) ([]byte, error) {
+	if m == pluginMode {
+		return b.pluginSchedulerConfig()
+	}
 	url := b.extender.URL
 	if m == noopMode {
 		url = b.noop.URL
@@ -135,6 +141,26 @@ func (b *bench) schedulerConfig(shipped []byte, m mode) ([]byte, error) {
 	}
 	if m == withoutExtender {
 		delete(doc, "extenders")
+	}
+	conn, _ := doc["clientConnection"].(map[string]any)
+	conn["qps"], conn["burst"] = schedulerQPS, schedulerQPS
+	return yaml.Marshal(doc)
+}
+
+// pluginSchedulerConfig is the shipped rktsched-scheduler configuration for this cluster
+// (kubeconfig, leader election off), with the client limit raised.
+func (b *bench) pluginSchedulerConfig() ([]byte, error) {
+	shipped, err := os.ReadFile(filepath.Join(b.root, cluster.PluginSchedulerConfigPath))
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := cluster.LocalPluginSchedulerConfig(shipped, b.c.SchedulerKubeconfig(), false)
+	if err != nil {
+		return nil, err
+	}
+	var doc map[string]any
+	if err := yaml.Unmarshal(cfg, &doc); err != nil {
+		return nil, err
 	}
 	conn, _ := doc["clientConnection"].(map[string]any)
 	conn["qps"], conn["burst"] = schedulerQPS, schedulerQPS
@@ -193,7 +219,11 @@ func (b *bench) schedule(ctx context.Context, config []byte, m mode, round int, 
 	start := time.Now()
 	name := fmt.Sprintf("kube-scheduler-%d-%s", round, m)
 	args := []string{"--v=1", "--authorization-always-allow-paths=/healthz,/metrics,/debug/pprof/*"}
-	sched, err := b.c.StartSchedulerConfig(ctx, name, config, args...)
+	binary := b.c.Bin("kube-scheduler")
+	if m == pluginMode {
+		binary = b.pluginBin
+	}
+	sched, err := b.c.StartSchedulerBinary(ctx, name, binary, config, args...)
 	if err != nil {
 		return r, err
 	}

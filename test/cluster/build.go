@@ -21,6 +21,8 @@ const (
 	LabelerBinary  = "rktsched-labeler"
 	// CLIBinary is kubectl rktsched, which the e2e suite and the demo run as users would.
 	CLIBinary = "kubectl-rktsched"
+	// SchedulerBinary is kube-scheduler with the Rktsched plugin, from the scheduler/ module.
+	SchedulerBinary = "rktsched-scheduler"
 )
 
 // RepoRoot returns the repository root: the nearest parent of the working directory whose
@@ -85,4 +87,24 @@ func ProjectBinaries(ctx context.Context, repoRoot, dir, outDir string, progress
 		}
 	}
 	return dir, errors.Join(errs...)
+}
+
+// SchedulerPluginBinary returns the path of rktsched-scheduler. If dir is set (make passes its
+// bin/), it must already be there; otherwise make builds it into outDir (minutes the first
+// time: it compiles most of Kubernetes; go's build cache makes later builds quick).
+func SchedulerPluginBinary(ctx context.Context, repoRoot, dir, outDir string, progress io.Writer) (string, error) {
+	if dir == "" {
+		target := filepath.Join(outDir, SchedulerBinary)
+		cmd := exec.CommandContext(ctx, "make", "--no-print-directory", "-C", repoRoot, "BIN="+outDir, target)
+		cmd.Stdout, cmd.Stderr = progress, progress
+		if err := cmd.Run(); err != nil {
+			return "", fmt.Errorf("make %s: %w", target, err)
+		}
+		dir = outDir
+	}
+	path := filepath.Join(dir, SchedulerBinary)
+	if _, err := os.Stat(path); err != nil {
+		return "", err
+	}
+	return path, nil
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the pinned etcd, kube-apiserver, kube-scheduler, kubectl, and for the real node
-# kubelet and kube-controller-manager, from Go modules into a cache outside the repo, keyed by version: only the first run pays (~10 min cold on 2 cores).
+# Builds the pinned etcd, kube-apiserver, kube-scheduler and kubectl from Go modules into a
+# cache outside the repo, keyed by version: only the first run pays (~10 min cold on 2 cores).
 # Prints the binary directory on stdout; progress goes to stderr.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -22,7 +22,7 @@ export CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=local
 
 build_kube() {
   local want=() b
-  for b in kube-apiserver kube-scheduler kubectl kubelet kube-controller-manager; do [ -x "$bin/$b" ] || want+=("$b"); done
+  for b in kube-apiserver kube-scheduler kubectl; do [ -x "$bin/$b" ] || want+=("$b"); done
   [ ${#want[@]} -gt 0 ] || return 0
   local mod="$cache/src/kubernetes-$KUBE_VERSION"
   mkdir -p "$mod"
@@ -41,14 +41,8 @@ build_kube() {
       echo "require k8s.io/kubernetes $KUBE_VERSION"
       for m in $staging; do echo "replace $m => $m $KUBE_STAGING_VERSION"; done
     } >"$mod/go.mod"
-  fi
-  # Import the commands' packages so that tidy records every dependency they need. A module
-  # prepared before kubelet and kube-controller-manager were added is tidied again.
-  local tools
-  tools=$(printf 'package main\nimport (\n_ "k8s.io/kubernetes/cmd/kube-apiserver/app"\n_ "k8s.io/kubernetes/cmd/kube-scheduler/app"\n_ "k8s.io/kubernetes/cmd/kubelet/app"\n_ "k8s.io/kubernetes/cmd/kube-controller-manager/app"\n_ "k8s.io/kubectl/pkg/cmd"\n)\nfunc main() {}\n')
-  if [ "$(cat "$mod/tools.go" 2>/dev/null)" != "$tools" ]; then
-    log "tidying the scratch module for k8s.io/kubernetes $KUBE_VERSION"
-    printf '%s\n' "$tools" >"$mod/tools.go"
+    # Import the commands' packages so that tidy records every dependency they need.
+    printf 'package main\nimport (\n_ "k8s.io/kubernetes/cmd/kube-apiserver/app"\n_ "k8s.io/kubernetes/cmd/kube-scheduler/app"\n_ "k8s.io/kubectl/pkg/cmd"\n)\nfunc main() {}\n' >"$mod/tools.go"
     (cd "$mod" && go mod tidy >&2)
   fi
   local minor

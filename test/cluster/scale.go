@@ -56,12 +56,18 @@ func Parallel(ctx context.Context, n, workers int, fn func(ctx context.Context, 
 // name names its log and config files. The Component's URL is its secure port, whose
 // certificate is self-signed (the Component's Client does not verify it).
 func (c *Cluster) StartSchedulerConfig(ctx context.Context, name string, config []byte, extraArgs ...string) (*Component, error) {
+	return c.StartSchedulerBinary(ctx, name, c.Bin("kube-scheduler"), config, extraArgs...)
+}
+
+// StartSchedulerBinary is StartSchedulerConfig with another kube-scheduler binary, such as
+// rktsched-scheduler (kube-scheduler's command with the Rktsched plugin).
+func (c *Cluster) StartSchedulerBinary(ctx context.Context, name, binary string, config []byte, extraArgs ...string) (*Component, error) {
 	cfgPath := filepath.Join(c.Dir, name+".yaml")
 	if err := os.WriteFile(cfgPath, config, 0o600); err != nil {
 		return nil, err
 	}
 	port := FreePort()
-	p, err := c.StartProcess(name, c.Bin("kube-scheduler"), append([]string{
+	p, err := c.StartProcess(name, binary, append([]string{
 		"--config=" + cfgPath,
 		"--bind-address=127.0.0.1", "--secure-port=" + strconv.Itoa(port),
 		"--cert-dir=" + filepath.Join(c.Dir, "pki", name),

@@ -18,6 +18,30 @@ const (
 	SchedulerHTTPSConfigPath = "manifests/scheduler/kube-scheduler-config-https.yaml"
 )
 
+// Shipped configurations of rktsched-scheduler (no extender, the Rktsched plugin enabled): in
+// place of kube-scheduler (the default profile), and as a second scheduler (the profile
+// rktsched-scheduler, its own Lease).
+const (
+	PluginSchedulerConfigPath = "manifests/scheduler/rktsched-scheduler-config.yaml"
+	SecondSchedulerConfigPath = "manifests/second-scheduler/rktsched-scheduler-config.yaml"
+)
+
+// LocalPluginSchedulerConfig rewrites a shipped rktsched-scheduler configuration for a local
+// run and changes nothing else: clientConnection.kubeconfig, and leader election turned off
+// unless leaderElect (then the shipped Lease is used).
+func LocalPluginSchedulerConfig(shipped []byte, kubeconfig string, leaderElect bool) ([]byte, error) {
+	var cfg map[string]any
+	if err := yaml.UnmarshalStrict(shipped, &cfg); err != nil {
+		return nil, err
+	}
+	if _, ok := cfg["extenders"]; ok {
+		return nil, fmt.Errorf("a rktsched-scheduler configuration has extenders")
+	}
+	cfg["clientConnection"] = setKey(cfg["clientConnection"], "kubeconfig", kubeconfig)
+	cfg["leaderElection"] = setKey(cfg["leaderElection"], "leaderElect", leaderElect)
+	return yaml.Marshal(cfg)
+}
+
 // SchedulerOptions say which shipped configuration kube-scheduler runs with and what a
 // local run changes in it.
 type SchedulerOptions struct {

@@ -99,3 +99,71 @@ func TestSchedulerHTTPSConfig(t *testing.T) {
 		t.Errorf("kube-scheduler-config-https.yaml is not kube-scheduler-config.yaml with the TLS fields (-want +got):\n%s", diff)
 	}
 }
+
+// TestPluginSchedulerConfigs: rktsched-scheduler's two shipped configurations (in place of
+// kube-scheduler, and as a second scheduler) enable the plugin the same way, with the same
+// args, and no extender; only the profile's name and the Lease differ.
+func TestPluginSchedulerConfigs(t *testing.T) {
+	type config struct {
+		APIVersion       string           `json:"apiVersion"`
+		Kind             string           `json:"kind"`
+		ClientConnection map[string]any   `json:"clientConnection"`
+		LeaderElection   map[string]any   `json:"leaderElection"`
+		Profiles         []map[string]any `json:"profiles"`
+	}
+	read := func(path string) config {
+		t.Helper()
+		data, err := os.ReadFile(filepath.Join(manifests, path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cfg config
+		if err := yaml.UnmarshalStrict(data, &cfg); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if cfg.APIVersion != "kubescheduler.config.k8s.io/v1" || cfg.Kind != "KubeSchedulerConfiguration" {
+			t.Errorf("%s: apiVersion/kind = %s/%s", path, cfg.APIVersion, cfg.Kind)
+		}
+		if cfg.LeaderElection["leaderElect"] != true {
+			t.Errorf("%s: leaderElection = %v, want leaderElect: true", path, cfg.LeaderElection)
+		}
+		if len(cfg.Profiles) != 1 {
+			t.Fatalf("%s: %d profiles, want 1", path, len(cfg.Profiles))
+		}
+		return cfg
+	}
+	replacing := read("scheduler/rktsched-scheduler-config.yaml")
+	second := read("second-scheduler/rktsched-scheduler-config.yaml")
+	wantPlugin := map[string]any{
+		"plugins": map[string]any{"multiPoint": map[string]any{"enabled": []any{
+			map[string]any{"name": "Rktsched", "weight": float64(1)},
+		}}},
+		"pluginConfig": []any{map[string]any{"name": "Rktsched", "args": map[string]any{
+			"policyConfigMapNamespace": "rktsched-system",
+			"policyConfigMapName":      "rktsched-policy",
+		}}},
+	}
+	for name, tt := range map[string]struct {
+		cfg            config
+		schedulerName  string
+		leaderElection map[string]any
+	}{
+		"replacing kube-scheduler": {replacing, "default-scheduler", map[string]any{"leaderElect": true}},
+		"second scheduler": {second, "rktsched-scheduler", map[string]any{
+			"leaderElect": true, "resourceNamespace": "rktsched-system", "resourceName": "rktsched-scheduler"}},
+	} {
+		want := map[string]any{"schedulerName": tt.schedulerName}
+		for k, v := range wantPlugin {
+			want[k] = v
+		}
+		if diff := cmp.Diff(want, tt.cfg.Profiles[0]); diff != "" {
+			t.Errorf("%s: profile (-want +got):\n%s", name, diff)
+		}
+		if diff := cmp.Diff(tt.leaderElection, tt.cfg.LeaderElection); diff != "" {
+			t.Errorf("%s: leaderElection (-want +got):\n%s", name, diff)
+		}
+	}
+	if second.ClientConnection != nil {
+		t.Errorf("second scheduler: clientConnection %v, want none (in-cluster credentials)", second.ClientConnection)
+	}
+}

@@ -1,0 +1,139 @@
+package plugin
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	v1 "k8s.io/api/core/v1"
+	extenderv1 "k8s.io/kube-scheduler/extender/v1"
+	"k8s.io/kubernetes/pkg/scheduler/framework"
+
+	"github.com/rktsched/rktsched/extender"
+	"github.com/rktsched/rktsched/policy"
+)
+
+// TestParityWithExtender: the same pods and nodes, one of every class of the default policy,
+// through the extender's HTTP handler (full-Node requests, as kube-scheduler sends them) and
+// through the plugin give the same nodes that fit, the same reason strings for the others and
+// the same scores up to a constant (kube-scheduler scales the extender's 0..10 by 10).
+func TestParityWithExtender(t *testing.T) {
+	p := policy.Default()
+	nodes := allClassNodes(t, p)
+	ext, err := extender.New(extender.Config{Policy: policy.NewStore(p), PodCacheTTL: time.Minute, MaxBodyBytes: 16 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(ext)
+	defer srv.Close()
+	pl := testPlugin(p, nil)
+
+	for _, pod := range caveatPods(t) {
+		t.Run(pod.Name, func(t *testing.T) {
+			// The extender.
+			var filtered extenderv1.ExtenderFilterResult
+			post(t, srv.URL+"/filter", extenderv1.ExtenderArgs{Pod: pod, Nodes: nodeList(nodes)}, &filtered)
+			if filtered.Error != "" || len(filtered.FailedNodes) > 0 {
+				t.Fatalf("extender filter: error %q, failed %v", filtered.Error, filtered.FailedNodes)
+			}
+			var extFits []string
+			for _, n := range filtered.Nodes.Items {
+				extFits = append(extFits, n.Name)
+			}
+			extScores := map[string]int64{}
+			if len(extFits) > 0 {
+				var prio extenderv1.HostPriorityList
+				post(t, srv.URL+"/prioritize", extenderv1.ExtenderArgs{Pod: pod, Nodes: filtered.Nodes}, &prio)
+				for _, hp := range prio {
+					extScores[hp.Host] = hp.Score * (100 / extenderv1.MaxExtenderPriority)
+				}
+			}
+
+			// The plugin, as the framework calls it.
+			cs := framework.NewCycleState()
+			_, st := pl.PreFilter(context.Background(), cs, pod, nil)
+			if !st.IsSuccess() && !st.IsSkip() {
+				t.Fatal(st)
+			}
+			var plFits []string
+			plRefused := map[string]string{}
+			for _, n := range nodes {
+				if st.IsSkip() {
+					plFits = append(plFits, n.Name)
+					continue
+				}
+				if fst := pl.Filter(context.Background(), cs, pod, nodeInfo(n)); fst.IsSuccess() {
+					plFits = append(plFits, n.Name)
+				} else {
+					plRefused[n.Name] = fst.Message()
+				}
+			}
+			plScores := map[string]int64{}
+			if !pl.PreScore(context.Background(), cs, pod, nil).IsSkip() {
+				lowest := int64(-1)
+				for _, n := range nodes {
+					if !slices.Contains(plFits, n.Name) {
+						continue
+					}
+					s, st := pl.Score(context.Background(), cs, pod, nodeInfo(n))
+					if !st.IsSuccess() {
+						t.Fatal(st)
+					}
+					plScores[n.Name] = s
+					if lowest < 0 || s < lowest {
+						lowest = s
+					}
+				}
+				// Relative, as the extender answers: each less the lowest, zeros left out.
+				for name, s := range plScores {
+					if plScores[name] = s - lowest; plScores[name] == 0 {
+						delete(plScores, name)
+					}
+				}
+			}
+
+			if diff := cmp.Diff(extFits, plFits); diff != "" {
+				t.Errorf("nodes that fit (-extender +plugin):\n%s", diff)
+			}
+			if diff := cmp.Diff(filtered.FailedAndUnresolvableNodes, extenderv1.FailedNodesMap(plRefused)); diff != "" {
+				t.Errorf("refusal reasons (-extender +plugin):\n%s", diff)
+			}
+			if diff := cmp.Diff(extScores, plScores); diff != "" {
+				t.Errorf("relative scores (-extender +plugin):\n%s", diff)
+			}
+		})
+	}
+}
+
+func nodeList(nodes []*v1.Node) *v1.NodeList {
+	l := &v1.NodeList{}
+	for _, n := range nodes {
+		l.Items = append(l.Items, *n)
+	}
+	return l
+}
+
+func post(t *testing.T, url string, in, out any) {
+	t.Helper()
+	body, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post(url, "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST %s: %s", url, resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,79 @@
+// Package plugin is rktsched as a kube-scheduler framework plugin: the same policy package
+// the extender answers from, compiled into the scheduler. PreFilter analyses the pod once per
+// cycle, Filter is a per-node class lookup plus a slice index, Score maps the policy's 0..10
+// onto the framework's 0..100, queueing hints requeue a rejected pod only when a node change
+// may let it fit, and a policy change requeues the pods the old policy refused.
+package plugin
+
+import (
+	"context"
+	"fmt"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/klog/v2"
+	fwk "k8s.io/kube-scheduler/framework"
+)
+
+// Name is the plugin's name in KubeSchedulerConfiguration profiles.
+const Name = "Rktsched"
+
+// Plugin judges nodes by their container runtime with the policy in force.
+type Plugin struct {
+	handle fwk.Handle
+	src    *source
+	nodes  *nodeClasses
+	logger klog.Logger
+}
+
+var (
+	_ fwk.PreFilterPlugin   = &Plugin{}
+	_ fwk.FilterPlugin      = &Plugin{}
+	_ fwk.PreScorePlugin    = &Plugin{}
+	_ fwk.ScorePlugin       = &Plugin{}
+	_ fwk.EnqueueExtensions = &Plugin{}
+	_ fwk.SignPlugin        = &Plugin{}
+)
+
+// New is the plugin's factory (app.WithPlugin(Name, New)). Every profile that enables the
+// plugin shares one policy source: the first call starts it from its args and the handle's
+// client and waits until the policy ConfigMap has been read; later calls must give the same
+// args.
+func New(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, error) {
+	args, err := decodeArgs(obj)
+	if err != nil {
+		return nil, fmt.Errorf("%s args: %w", Name, err)
+	}
+	src, err := sharedSource(ctx, args, h.ClientSet())
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", Name, err)
+	}
+	pl := newPlugin(h, src)
+	pl.logger = klog.FromContext(ctx).WithName(Name)
+	if informers := h.SharedInformerFactory(); informers != nil {
+		_, err := informers.Core().V1().Nodes().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+			DeleteFunc: func(obj any) {
+				if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+					obj = tomb.Obj
+				}
+				if node, ok := obj.(*v1.Node); ok {
+					pl.nodes.forget(node.Name)
+				}
+			},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", Name, err)
+		}
+	}
+	return pl, nil
+}
+
+func newPlugin(h fwk.Handle, src *source) *Plugin {
+	pl := &Plugin{handle: h, src: src, nodes: newNodeClasses(), logger: klog.Background().WithName(Name)}
+	src.subscribe(pl.policyChanged)
+	return pl
+}
+
+// Name returns the plugin's name.
+func (pl *Plugin) Name() string { return Name }
