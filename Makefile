@@ -109,13 +109,15 @@ image-check: image ## Read bin/image/ back: index, manifests, config (user, entr
 	$(GO) test -tags image -count=1 ./test/image/
 
 .PHONY: chart
-chart: $(BIN)/helm ## helm lint --strict and helm template of charts/rktsched (helm pinned in tools/go.mod).
+chart: $(BIN)/helm ## helm lint --strict and helm template of charts/rktsched (helm pinned in tools/helm/go.mod).
 	$(BIN)/helm lint --strict charts/rktsched
 	$(BIN)/helm lint --strict charts/rktsched --set extender.mode=sidecar --set networkPolicy.enabled=true
 	$(BIN)/helm template rktsched charts/rktsched --namespace rktsched-system >/dev/null
 
-$(BIN)/helm: tools/go.mod tools/go.sum
-	$(GO) build -C tools -o ../$(BIN)/helm helm.sh/helm/v4/cmd/helm
+# helm has a module of its own (tools/helm/go.mod): with golangci-lint's in one module the
+# two resolve an ambiguous genproto import.
+$(BIN)/helm: tools/helm/go.mod tools/helm/go.sum
+	$(GO) build -C tools/helm -o ../../$(BIN)/helm helm.sh/helm/v4/cmd/helm
 
 .PHONY: image-docker
 image-docker: ## The same image with a Docker engine (the Dockerfile): IMAGE, for the build machine's platform.

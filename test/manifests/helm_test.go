@@ -29,8 +29,8 @@ var (
 	helmErr  error
 )
 
-// helm returns the helm CLI pinned in tools/go.mod: $RKTSCHED_HELM (make passes bin/helm),
-// else one built into a temporary directory from tools/go.mod (cached by the Go build cache).
+// helm returns the helm CLI pinned in tools/helm/go.mod: $RKTSCHED_HELM (make passes bin/helm),
+// else one built into a temporary directory from tools/helm/go.mod (cached by the Go build cache).
 func helm(t *testing.T) string {
 	t.Helper()
 	helmOnce.Do(func() {
@@ -50,9 +50,9 @@ func helm(t *testing.T) string {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, "go", "build", "-C", filepath.Join(root, "tools"), "-o", helmPath, "helm.sh/helm/v4/cmd/helm")
+		cmd := exec.CommandContext(ctx, "go", "build", "-C", filepath.Join(root, "tools", "helm"), "-o", helmPath, "helm.sh/helm/v4/cmd/helm")
 		if out, err := cmd.CombinedOutput(); err != nil {
-			helmErr = fmt.Errorf("building helm from tools/go.mod: %w\n%s", err, out)
+			helmErr = fmt.Errorf("building helm from tools/helm/go.mod: %w\n%s", err, out)
 		}
 	})
 	if helmErr != nil {
