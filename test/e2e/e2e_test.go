@@ -39,6 +39,7 @@ type env struct {
 const (
 	labelerIdentity = "e2e-labeler"
 	writesMetric    = "rktsched_labeler_node_writes_total"
+	syncsMetric     = "rktsched_labeler_sync_duration_seconds_count"
 )
 
 // TestE2E runs rktsched's real binaries, authenticated as the ServiceAccounts manifests/
@@ -592,7 +593,21 @@ func testLabelerRestart(ctx context.Context, t *testing.T, e *env) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(3 * time.Second)
+	// It syncs every node once as its informer lists them: past that many syncs, a write it
+	// meant to make would have been made.
+	err = cluster.Poll(ctx, 20*time.Second, func(ctx context.Context) error {
+		n, ok, err := cluster.MetricSum(ctx, e.labeler.URL, syncsMetric)
+		if err != nil {
+			return err
+		}
+		if !ok || n < float64(len(before)) {
+			return fmt.Errorf("the restarted labeler synced %v of %d nodes", n, len(before))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if diff := cmp.Diff(before, nodeVersions(ctx, t, e)); diff != "" {
 		t.Errorf("the restarted labeler changed nodes (-before +after):\n%s", diff)
 	}
