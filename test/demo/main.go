@@ -169,7 +169,7 @@ func (d *demo) run(ctx context.Context) (err error) {
 }
 
 // explainPod is the Pending pod the demo explains with kubectl rktsched.
-const explainPod = "gpu-on-rkt"
+const explainPod = "typo-capability"
 
 // explain prints `kubectl rktsched explain pod/NAME` of a Pending pod, run from the built
 // binary as an operator would: the pod, the nodes and the policy ConfigMap from the cluster.
