@@ -249,6 +249,21 @@ func readInput(o *Options, name string) ([]byte, error) {
 	return load.ReadAll(f, name)
 }
 
+// readDump reads a --nodes or --pods dump (a file, or stdin for "-") with parse and prints
+// the warnings parse gives.
+func readDump[T any](o *Options, name string, parse func(data []byte, name string) ([]T, []string, error)) ([]T, error) {
+	data, err := readInput(o, name)
+	if err != nil {
+		return nil, err
+	}
+	items, warnings, err := parse(data, name)
+	if err != nil {
+		return nil, err
+	}
+	warn(o, warnings)
+	return items, nil
+}
+
 func warn(o *Options, warnings []string) {
 	for _, w := range warnings {
 		fmt.Fprintf(o.Streams.ErrOut, "warning: %s\n", w)

@@ -71,15 +71,9 @@ func runDiff(cmd *cobra.Command, o *Options, do *diffOptions) error {
 	}
 	var nodes []*v1.Node
 	if do.nodes != "" {
-		data, err := readInput(o, do.nodes)
-		if err != nil {
+		if nodes, err = readDump(o, do.nodes, load.Nodes); err != nil {
 			return err
 		}
-		var warnings []string
-		if nodes, warnings, err = load.Nodes(data, do.nodes); err != nil {
-			return err
-		}
-		warn(o, warnings)
 	} else {
 		c, err := o.Cluster()
 		if err != nil {
@@ -91,15 +85,9 @@ func runDiff(cmd *cobra.Command, o *Options, do *diffOptions) error {
 	}
 	var pods []*v1.Pod
 	if do.pods != "" {
-		data, err := readInput(o, do.pods)
-		if err != nil {
+		if pods, err = readDump(o, do.pods, load.Pods); err != nil {
 			return err
 		}
-		var warnings []string
-		if pods, warnings, err = load.Pods(data, do.pods); err != nil {
-			return err
-		}
-		warn(o, warnings)
 	} else {
 		c, err := o.Cluster()
 		if err != nil {

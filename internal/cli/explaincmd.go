@@ -106,15 +106,9 @@ func runExplain(cmd *cobra.Command, o *Options, eo *explainOptions, args []strin
 	var nodes []*v1.Node
 	switch {
 	case eo.nodes != "":
-		data, err := readInput(o, eo.nodes)
-		if err != nil {
+		if nodes, err = readDump(o, eo.nodes, load.Nodes); err != nil {
 			return err
 		}
-		var warnings []string
-		if nodes, warnings, err = load.Nodes(data, eo.nodes); err != nil {
-			return err
-		}
-		warn(o, warnings)
 		if nodes == nil {
 			nodes = []*v1.Node{}
 		}
