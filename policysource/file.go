@@ -37,8 +37,9 @@ const (
 //
 // A document that does not parse, or a file that cannot be read, is rejected: logged, counted
 // by the store (rktsched_policy_reload_errors_total), reported as a Warning Event on EventRef
-// if set, and the last good policy stays in force with its generation. The same rejected
-// content is reported once, not at every event.
+// if set, and the last good policy stays in force with its generation. The watcher reads bad
+// content twice, a settle apart, before it rejects it (a read can catch a rewrite half done),
+// and reports the same rejected content once, not at every event.
 type FileWatcher struct {
 	path     string
 	store    *policy.Store
@@ -52,9 +53,11 @@ type FileWatcher struct {
 	// Settle and Resync override DefaultFileSettle and DefaultFileResync when positive.
 	Settle, Resync time.Duration
 
-	mu           sync.Mutex
-	lastRejected [sha256.Size]byte // of the content last rejected; reported once
-	hasRejected  bool
+	mu             sync.Mutex
+	lastRejected   [sha256.Size]byte // of the content last rejected; reported once
+	hasRejected    bool
+	unconfirmed    [sha256.Size]byte // of bad content the loop read once, not yet reported
+	hasUnconfirmed bool
 }
 
 // NewFileWatcher returns a watcher of the policy file at path. The store should hold the
@@ -95,7 +98,20 @@ func (w *FileWatcher) loop(ctx context.Context, fsw *fsnotify.Watcher) {
 	// settled fires settle after the last event; nil while nothing is pending.
 	var settled <-chan time.Time
 	var timer *time.Timer
-	w.Reload(ctx)
+	// read reads the file; bad content seen for the first time is read again a settle later
+	// before it is reported.
+	read := func() {
+		if !w.reload(ctx) {
+			return
+		}
+		if timer == nil {
+			timer = time.NewTimer(settle)
+		} else {
+			timer.Reset(settle)
+		}
+		settled = timer.C
+	}
+	read()
 	for {
 		select {
 		case <-ctx.Done():
@@ -120,20 +136,35 @@ func (w *FileWatcher) loop(ctx context.Context, fsw *fsnotify.Watcher) {
 			}
 			// E.g. the inotify queue overflowed: events were lost, so read the file now.
 			logger.Error(err, "Watching the policy file; reading it again")
-			w.Reload(ctx)
+			read()
 		case <-settled:
 			settled = nil
-			w.Reload(ctx)
+			read()
 		case <-ticker.C:
-			w.Reload(ctx)
+			read()
 		}
 	}
 }
 
 // Reload reads the file and puts its policy in force if it is good and differs from the one
 // in force; a bad or unreadable file is rejected (see FileWatcher). It reports whether the
-// policy in force changed. The watch loop calls it; it is safe to call at any time.
+// policy in force changed. It is safe to call at any time.
 func (w *FileWatcher) Reload(ctx context.Context) bool {
+	changed, _ := w.read(ctx, true)
+	return changed
+}
+
+// reload is the watch loop's Reload. Bad content read for the first time is not reported but
+// returned as unconfirmed, for the loop to read again a settle later: a read can land in the
+// middle of a rewrite (after the truncation, before the write) and see an empty or cut
+// document that the writer is about to replace. Only the same bad content read twice in a
+// row is a bad file.
+func (w *FileWatcher) reload(ctx context.Context) (unconfirmed bool) {
+	_, unconfirmed = w.read(ctx, false)
+	return unconfirmed
+}
+
+func (w *FileWatcher) read(ctx context.Context, confirmed bool) (changed, unconfirmed bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	logger := klog.FromContext(ctx).WithValues("path", w.path)
@@ -148,19 +179,25 @@ func (w *FileWatcher) Reload(ctx context.Context) bool {
 	if err != nil {
 		sum := sha256.Sum256([]byte(err.Error() + "\x00" + string(data)))
 		if w.hasRejected && sum == w.lastRejected {
-			return false // reported already
+			return false, false // reported already
 		}
+		if !confirmed && (!w.hasUnconfirmed || sum != w.unconfirmed) {
+			w.unconfirmed, w.hasUnconfirmed = sum, true
+			logger.V(2).Info("Policy file unreadable or bad; reading it again before rejecting it", "err", err.Error())
+			return false, true
+		}
+		w.hasUnconfirmed = false
 		w.lastRejected, w.hasRejected = sum, true
 		w.store.Reject()
 		logger.Error(err, "Policy file rejected; the last good policy stays in force", "generation", w.store.Generation())
 		if w.EventRef != nil && w.recorder != nil {
 			w.recorder.Eventf(w.EventRef, v1.EventTypeWarning, "PolicyRejected", "Policy file %s rejected, the last good policy stays in force: %v", w.path, err)
 		}
-		return false
+		return false, false
 	}
-	w.hasRejected = false
+	w.hasRejected, w.hasUnconfirmed = false, false
 	if !w.store.Set(p) {
-		return false
+		return false, false
 	}
 	logger.Info("Policy in force", "generation", w.store.Generation(), "digest", p.Digest())
 	if w.EventRef != nil && w.recorder != nil {
@@ -169,5 +206,5 @@ func (w *FileWatcher) Reload(ctx context.Context) bool {
 	if w.OnChange != nil {
 		w.OnChange(p)
 	}
-	return true
+	return true, false
 }

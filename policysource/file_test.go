@@ -211,6 +211,40 @@ func TestFileSameRejectionReportedOnce(t *testing.T) {
 	}
 }
 
+// The watch loop's read can land between a rewrite's truncation and its write: the empty
+// document it sees is read again before it is rejected, and the write in between wins.
+func TestFileHalfWrittenReadIsNotRejected(t *testing.T) {
+	a, b, _ := docs(t)
+	path := filepath.Join(t.TempDir(), "policy.yaml")
+	write(t, path, a)
+	p, err := LoadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := NewStore(p)
+	w := NewFileWatcher(path, store, nil)
+	ctx := context.Background()
+
+	write(t, path, "") // truncated, not yet written
+	if !w.reload(ctx) {
+		t.Fatal("an empty file read once is not left unconfirmed")
+	}
+	write(t, path, b)
+	if w.reload(ctx) || store.Rejected() != 0 || store.Generation() != 2 {
+		t.Fatalf("after the write: rejections %d, generation %d; want 0 and 2", store.Rejected(), store.Generation())
+	}
+
+	write(t, path, "")
+	for i, wantUnconfirmed := range []bool{true, false, false} {
+		if got := w.reload(ctx); got != wantUnconfirmed {
+			t.Errorf("read %d of the same empty file: unconfirmed %v, want %v", i+1, got, wantUnconfirmed)
+		}
+	}
+	if store.Rejected() != 1 || store.Generation() != 2 {
+		t.Errorf("an empty file read three times: rejections %d, generation %d; want 1 and 2", store.Rejected(), store.Generation())
+	}
+}
+
 func TestOpen(t *testing.T) {
 	if _, err := Open(nil, Options{File: filepath.Join(t.TempDir(), "missing.yaml")}, nil, nil); err == nil {
 		t.Error("Open of a missing policy file succeeded")
