@@ -179,6 +179,7 @@ func (w *FileWatcher) read(ctx context.Context, confirmed bool) (changed, unconf
 	if err != nil {
 		sum := sha256.Sum256([]byte(err.Error() + "\x00" + string(data)))
 		if w.hasRejected && sum == w.lastRejected {
+			w.hasUnconfirmed = false
 			return false, false // reported already
 		}
 		if !confirmed && (!w.hasUnconfirmed || sum != w.unconfirmed) {

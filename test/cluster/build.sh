@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the pinned etcd, kube-apiserver, kube-scheduler and kubectl from Go modules into a
-# cache outside the repo, keyed by version: only the first run pays (~10 min cold on 2 cores).
+# Builds the pinned etcd, kube-apiserver, kube-scheduler, kubectl, and for the real node kubelet
+# and kube-controller-manager, from Go modules into a cache outside the repo, keyed by version:
+# only the first run pays (~13 min cold on 2 cores).
 # Prints the binary directory on stdout; progress goes to stderr.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -22,11 +23,21 @@ export CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=local
 
 build_kube() {
   local want=() b
-  for b in kube-apiserver kube-scheduler kubectl; do [ -x "$bin/$b" ] || want+=("$b"); done
+  for b in kube-apiserver kube-scheduler kubectl kubelet kube-controller-manager; do
+    [ -x "$bin/$b" ] || want+=("$b")
+  done
   [ ${#want[@]} -gt 0 ] || return 0
   local mod="$cache/src/kubernetes-$KUBE_VERSION"
   mkdir -p "$mod"
-  if [ ! -f "$mod/go.sum" ]; then
+  # The commands' packages, imported so that tidy records every dependency they need; a
+  # scratch module made for fewer commands is made again.
+  local tools
+  tools=$(printf 'package main\nimport (\n')
+  for p in cmd/kube-apiserver/app cmd/kube-scheduler/app cmd/kubelet/app cmd/kube-controller-manager/app; do
+    tools+=$(printf '\n_ "k8s.io/kubernetes/%s"' "$p")
+  done
+  tools+=$(printf '\n_ "k8s.io/kubectl/pkg/cmd"\n)\nfunc main() {}')
+  if [ ! -f "$mod/go.sum" ] || [ "$(cat "$mod/tools.go" 2>/dev/null)" != "$tools" ]; then
     log "preparing scratch module for k8s.io/kubernetes $KUBE_VERSION"
     # kubernetes' go.mod replaces its staging modules with ./staging paths; point them at the
     # published modules instead (sample-* are not published at this version and not needed).
@@ -41,8 +52,7 @@ build_kube() {
       echo "require k8s.io/kubernetes $KUBE_VERSION"
       for m in $staging; do echo "replace $m => $m $KUBE_STAGING_VERSION"; done
     } >"$mod/go.mod"
-    # Import the commands' packages so that tidy records every dependency they need.
-    printf 'package main\nimport (\n_ "k8s.io/kubernetes/cmd/kube-apiserver/app"\n_ "k8s.io/kubernetes/cmd/kube-scheduler/app"\n_ "k8s.io/kubectl/pkg/cmd"\n)\nfunc main() {}\n' >"$mod/tools.go"
+    printf '%s\n' "$tools" >"$mod/tools.go"
     (cd "$mod" && go mod tidy >&2)
   fi
   local minor
