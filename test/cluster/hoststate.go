@@ -20,7 +20,10 @@ import (
 var HostSysctls = []string{
 	"kernel.panic",
 	"kernel.panic_on_oops",
+	"kernel.keys.root_maxkeys",
+	"kernel.keys.root_maxbytes",
 	"vm.overcommit_memory",
+	"vm.panic_on_oom",
 	"net.ipv4.ip_forward",
 	"net.ipv4.conf.all.route_localnet",
 	"net.bridge.bridge-nf-call-iptables",

@@ -89,6 +89,16 @@ func TestE2E(t *testing.T) {
 
 func setUp(ctx context.Context, t *testing.T) *env {
 	t.Helper()
+	e := setUpControlPlane(ctx, t)
+	if err := e.c.CreateNodes(ctx, cluster.MixedNodes()); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// setUpControlPlane builds the binaries and starts a control plane with no nodes.
+func setUpControlPlane(ctx context.Context, t *testing.T) *env {
+	t.Helper()
 	e := &env{}
 	var err error
 	if e.root, err = cluster.RepoRoot(); err != nil {
@@ -123,9 +133,6 @@ func setUp(ctx context.Context, t *testing.T) *env {
 			_ = os.RemoveAll(e.c.Dir)
 		}
 	})
-	if err := e.c.CreateNodes(ctx, cluster.MixedNodes()); err != nil {
-		t.Fatal(err)
-	}
 	return e
 }
 

@@ -175,7 +175,8 @@ func toCache(stdout io.Writer, cache string, idx v1.ImageIndex) error {
 	return err
 }
 
-// readOne returns the one image index in the layout at dir.
+// readOne returns the one image index in the layout at dir; one image (ko's output for a
+// single platform) comes back as an index of that image alone.
 func readOne(dir string) (v1.ImageIndex, error) {
 	p, err := layout.FromPath(dir)
 	if err != nil {
@@ -189,10 +190,27 @@ func readOne(dir string) (v1.ImageIndex, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(m.Manifests) != 1 || !m.Manifests[0].MediaType.IsIndex() {
-		return nil, fmt.Errorf("%s: want exactly one image index in index.json, have %d descriptors", dir, len(m.Manifests))
+	if len(m.Manifests) != 1 {
+		return nil, fmt.Errorf("%s: want exactly one image or image index in index.json, have %d descriptors", dir, len(m.Manifests))
 	}
-	return top.ImageIndex(m.Manifests[0].Digest)
+	d := m.Manifests[0]
+	if d.MediaType.IsIndex() {
+		return top.ImageIndex(d.Digest)
+	}
+	if !d.MediaType.IsImage() {
+		return nil, fmt.Errorf("%s: index.json lists a %s, want an image or image index", dir, d.MediaType)
+	}
+	img, err := top.Image(d.Digest)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	platform := cfg.Platform()
+	return mutate.AppendManifests(mutate.IndexMediaType(empty.Index, types.OCIImageIndex),
+		mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: platform}}), nil
 }
 
 func final(stdout io.Writer, idx v1.ImageIndex, out, names, tarball, push string) error {

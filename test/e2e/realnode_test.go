@@ -1,0 +1,531 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/rktsched/rktsched/policy"
+	"github.com/rktsched/rktsched/policysource"
+	"github.com/rktsched/rktsched/test/cluster"
+)
+
+// Images the real node runs: make image's (every rktsched binary) and the sandbox image of
+// make e2e-images, under $RKTSCHED_IMAGES (make e2e passes its bin/).
+const (
+	imageArchive   = "image.tar"
+	sandboxArchive = "e2e-images/pause.tar"
+	sandboxImage   = "rktsched.invalid/pause:e2e"
+	rktschedImage  = "rktsched.io/rktsched:latest"
+)
+
+// The shipped Deployments and their Service.
+const (
+	extenderApp  = "rktsched-extender"
+	labelerApp   = "rktsched-labeler"
+	extenderPort = 8888
+)
+
+// realTaint keeps the caveat pods off the real node while they are placed, so that they go
+// exactly where the process-based suite expects (it has no such node).
+var realTaint = v1.Taint{Key: "rktsched.io/e2e-real-node", Value: "true", Effect: v1.TaintEffectNoSchedule}
+
+type realEnv struct {
+	*env
+	node *cluster.RealNode
+}
+
+// TestRealNode runs the shipped manifests for real: the image from make image, imported into
+// a real containerd, run by a real kubelet on a node beside the fake ones, with the shipped
+// Deployments' probes and restricted securityContext, in-cluster client configuration and
+// leader election from inside the cluster, and kube-scheduler (a process with the shipped
+// configuration) calling the extender pods through their Service.
+func TestRealNode(t *testing.T) {
+	images := os.Getenv("RKTSCHED_IMAGES")
+	if images == "" {
+		t.Skip("RKTSCHED_IMAGES is not set: make e2e builds the images (make image, make e2e-images) and sets it")
+	}
+	if os.Geteuid() != 0 {
+		t.Fatal("the real node needs root (containerd, kubelet, iptables, mounts)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	e := &realEnv{env: setUpControlPlane(ctx, t)}
+	var err error
+	e.node, err = e.c.StartRealNode(ctx, cluster.RealNodeConfig{
+		SandboxArchive: filepath.Join(images, sandboxArchive), SandboxImage: sandboxImage,
+		Images: []string{filepath.Join(images, imageArchive)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, p := range []*cluster.Process{e.node.Kubelet, e.node.ControllerManager, e.node.Containerd.Process()} {
+				t.Logf("--- last lines of %s (%s):\n%s", p.Name, p.LogPath, p.LogTail(25))
+			}
+		}
+		if err := e.node.Stop(); err != nil {
+			t.Errorf("stopping the real node: %v", err)
+		}
+		after, err := cluster.SnapshotHost(cluster.HostDirs...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := e.node.HostBefore.Diff(after); d != "" {
+			t.Errorf("the real node left the host changed:\n%s", d)
+		}
+	})
+
+	steps := []struct {
+		name     string
+		run      func(context.Context, *testing.T, *realEnv)
+		critical bool
+	}{
+		{"shipped manifests run on the real node", testRealManifests, true},
+		{"the real node is labelled from what its kubelet reports", testRealLabels, true},
+		{"kube-scheduler calls the extender pods through their Service", testRealPlacement, true},
+		{"a pod the policy lets onto the real node runs to completion", testRealPodRuns, false},
+		{"extender pods deleted: their replacements stay Pending", testRealDeadlock, false},
+	}
+	for _, s := range steps {
+		if !t.Run(s.name, func(t *testing.T) { s.run(ctx, t, e) }) && s.critical {
+			t.Fatalf("%q failed; the later steps need it", s.name)
+		}
+	}
+}
+
+// testRealManifests: kubectl apply -k manifests/, with only the real node in the cluster and
+// a kube-scheduler without extender placing rktsched's own pods (as a cluster's scheduler does
+// before it is pointed at the extender). Both Deployments become Available on the real node,
+// their containers run as 65532 on a read-only root filesystem.
+func testRealManifests(ctx context.Context, t *testing.T, e *realEnv) {
+	boot, err := e.c.StartSchedulerConfig(ctx, "kube-scheduler-bootstrap", []byte(fmt.Sprintf(
+		"apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\nclientConnection:\n  kubeconfig: %s\nleaderElection:\n  leaderElect: false\n",
+		e.c.SchedulerKubeconfig())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer boot.Stop(5 * time.Second)
+	testManifests(ctx, t, e.env)
+	for _, name := range []string{labelerApp, extenderApp} {
+		waitAvailable(ctx, t, e, name, 90*time.Second)
+	}
+	for _, name := range []string{labelerApp, extenderApp} {
+		pods := appPods(ctx, t, e, name)
+		for _, p := range pods {
+			if p.Spec.NodeName != cluster.RealNodeName {
+				t.Errorf("pod %s runs on %q, want %s", p.Name, p.Spec.NodeName, cluster.RealNodeName)
+			}
+		}
+		checkRestricted(t, "/ko-app/"+name)
+	}
+}
+
+// waitAvailable waits until the Deployment has all its replicas updated, ready and available.
+func waitAvailable(ctx context.Context, t *testing.T, e *realEnv, name string, timeout time.Duration) *appsv1.Deployment {
+	t.Helper()
+	var d *appsv1.Deployment
+	err := cluster.Poll(ctx, timeout, func(ctx context.Context) error {
+		var err error
+		if d, err = e.c.Client.AppsV1().Deployments(policysource.DefaultNamespace).Get(ctx, name, metav1.GetOptions{}); err != nil {
+			return err
+		}
+		want := ptr.Deref(d.Spec.Replicas, 1)
+		if s := d.Status; s.ObservedGeneration < d.Generation || s.UpdatedReplicas != want || s.ReadyReplicas != want || s.AvailableReplicas != want {
+			return fmt.Errorf("deployment %s: %d replicas wanted, status %+v", name, want, s)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("%v\npods: %s", err, podSummary(ctx, e, name))
+	}
+	return d
+}
+
+// appPods lists the pods of a shipped app that are not being deleted.
+func appPods(ctx context.Context, t *testing.T, e *realEnv, app string) []v1.Pod {
+	t.Helper()
+	list, err := e.c.Client.CoreV1().Pods(policysource.DefaultNamespace).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=" + app})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []v1.Pod
+	for _, p := range list.Items {
+		if p.DeletionTimestamp == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// podSummary describes an app's pods for failure messages.
+func podSummary(ctx context.Context, e *realEnv, app string) string {
+	list, err := e.c.Client.CoreV1().Pods(policysource.DefaultNamespace).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=" + app})
+	if err != nil {
+		return err.Error()
+	}
+	var b strings.Builder
+	for _, p := range list.Items {
+		fmt.Fprintf(&b, "\n  %s on %q: %s", p.Name, p.Spec.NodeName, p.Status.Phase)
+		for _, c := range p.Status.Conditions {
+			if c.Status != v1.ConditionTrue {
+				fmt.Fprintf(&b, " %s=%s(%s: %s)", c.Type, c.Status, c.Reason, c.Message)
+			}
+		}
+		for _, cs := range p.Status.ContainerStatuses {
+			fmt.Fprintf(&b, " container %s ready=%v restarts=%d", cs.Name, cs.Ready, cs.RestartCount)
+			if w := cs.State.Waiting; w != nil {
+				fmt.Fprintf(&b, " waiting %s: %s", w.Reason, w.Message)
+			}
+		}
+	}
+	return b.String()
+}
+
+// checkRestricted finds the host processes running binary (the containers' main processes)
+// and checks, from /proc, what the shipped securityContext asks for: user and group 65532, no
+// privilege escalation, a read-only root filesystem.
+func checkRestricted(t *testing.T, binary string) {
+	t.Helper()
+	pids := processesOf(binary)
+	if len(pids) == 0 {
+		t.Fatalf("no process runs %s on the host", binary)
+	}
+	for _, pid := range pids {
+		status, err := os.ReadFile(filepath.Join("/proc", pid, "status"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"Uid:\t65532\t65532\t65532\t65532", "Gid:\t65532\t65532\t65532\t65532", "NoNewPrivs:\t1", "CapEff:\t0000000000000000"} {
+			if !strings.Contains(string(status), want+"\n") {
+				t.Errorf("%s (pid %s): /proc status lacks %q", binary, pid, want)
+			}
+		}
+		mounts, err := os.ReadFile(filepath.Join("/proc", pid, "mounts"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		root := ""
+		for _, line := range strings.Split(string(mounts), "\n") {
+			if f := strings.Fields(line); len(f) > 3 && f[1] == "/" {
+				root = f[3]
+			}
+		}
+		if !strings.HasPrefix(root+",", "ro,") {
+			t.Errorf("%s (pid %s): root filesystem mounted %q, want read-only", binary, pid, root)
+		}
+	}
+}
+
+// processesOf lists the pids whose command line starts with binary.
+func processesOf(binary string) []string {
+	entries, _ := os.ReadDir("/proc")
+	var out []string
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && strings.HasPrefix(string(cmdline), binary+"\x00") {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+// testRealLabels: the labeler pod, through the kubernetes Service and leader election from
+// inside the cluster, labels the real node from its kubelet's containerRuntimeVersion
+// (containerd://1.6.20~ds1..., which nobody here wrote).
+func testRealLabels(ctx context.Context, t *testing.T, e *realEnv) {
+	nodes := waitForLabels(ctx, t, e.env, policy.Default(), 60*time.Second)
+	if len(nodes) != 1 {
+		t.Fatalf("%d nodes, want only %s", len(nodes), cluster.RealNodeName)
+	}
+	n := nodes[0]
+	version := n.Status.NodeInfo.ContainerRuntimeVersion
+	if !strings.HasPrefix(version, "containerd://") {
+		t.Fatalf("kubelet reports runtime %q, want containerd://...", version)
+	}
+	if got := n.Labels[policy.LabelRuntime]; got != "containerd" {
+		t.Errorf("label %s=%q, want containerd (kubelet reports %q)", policy.LabelRuntime, got, version)
+	}
+	t.Logf("node %s: runtime %q, labels %v", n.Name, version, ownedLabels(&n))
+	lease, err := e.c.Client.CoordinationV1().Leases(policysource.DefaultNamespace).Get(ctx, labelerApp, metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("the labeler pod's leader-election Lease: %v", err)
+	}
+	holder := ptr.Deref(lease.Spec.HolderIdentity, "")
+	if !strings.HasPrefix(holder, labelerApp+"-") {
+		t.Errorf("Lease %s held by %q, want one of the labeler's pods", labelerApp, holder)
+	}
+}
+
+// testRealPlacement: kube-scheduler, a process with the shipped configuration whose urlPrefix
+// is the extender Service's ClusterIP (there is no cluster DNS), places the caveat pods on the
+// fake nodes exactly as in the process-based suite, and the extender pods served it.
+func testRealPlacement(ctx context.Context, t *testing.T, e *realEnv) {
+	svc, err := e.c.Client.CoreV1().Services(policysource.DefaultNamespace).Get(ctx, extenderApp, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.node.Routes.Route(ctx, svc.Namespace, svc.Name); err != nil {
+		t.Fatal(err)
+	}
+	url := fmt.Sprintf("http://%s:%d", svc.Spec.ClusterIP, extenderPort)
+	if err := cluster.Poll(ctx, 30*time.Second, func(ctx context.Context) error {
+		return getOK(ctx, url+"/readyz")
+	}); err != nil {
+		var direct []string
+		for _, p := range appPods(ctx, t, e, extenderApp) {
+			direct = append(direct, fmt.Sprintf("pod %s: %v", p.Name, getOK(ctx, fmt.Sprintf("http://%s:%d/readyz", p.Status.PodIP, extenderPort))))
+		}
+		t.Fatalf("the extender Service %s: %v\nroutes:\n%s\nthe pods directly: %v", url, err, e.node.Routes, direct)
+	}
+	if e.scheduler, err = e.c.StartScheduler(ctx, e.root, url, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := setTaint(ctx, e, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.c.CreateNodes(ctx, cluster.MixedNodes()); err != nil {
+		t.Fatal(err)
+	}
+	waitForLabels(ctx, t, e.env, policy.Default(), 60*time.Second)
+	before := extenderRequests(ctx, t, e)
+	testPlacement(ctx, t, e.env, "real-node-placement")
+	if after := extenderRequests(ctx, t, e); after <= before {
+		t.Errorf("the extender pods served %v requests before the placement and %v after", before, after)
+	}
+}
+
+// extenderRequests sums rktsched_extender_requests_total over the extender pods, read at
+// their pod IPs.
+func extenderRequests(ctx context.Context, t *testing.T, e *realEnv) float64 {
+	t.Helper()
+	var sum float64
+	for _, p := range appPods(ctx, t, e, extenderApp) {
+		n, _, err := cluster.MetricSum(ctx, fmt.Sprintf("http://%s:%d", p.Status.PodIP, extenderPort), requestsMetric)
+		if err != nil {
+			t.Fatalf("pod %s: %v", p.Name, err)
+		}
+		sum += n
+	}
+	return sum
+}
+
+func getOK(ctx context.Context, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	// A new connection each time: one kept alive would outlive a change of the routes.
+	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return nil
+}
+
+// setTaint puts realTaint on the real node, or takes it off.
+func setTaint(ctx context.Context, e *realEnv, on bool) error {
+	return cluster.Poll(ctx, 10*time.Second, func(ctx context.Context) error {
+		n, err := e.c.Client.CoreV1().Nodes().Get(ctx, cluster.RealNodeName, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		var taints []v1.Taint
+		for _, tn := range n.Spec.Taints {
+			if tn.Key != realTaint.Key {
+				taints = append(taints, tn)
+			}
+		}
+		if on {
+			taints = append(taints, realTaint)
+		}
+		n.Spec.Taints = taints
+		_, err = e.c.Client.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{})
+		return err
+	})
+}
+
+// testRealPodRuns: the caveat pod with init containers and an attachable (stdin) container,
+// which the policy lets onto containerd nodes, is placed on the real node by kube-scheduler
+// through the extender and runs to completion there: the "fits" verdict holds on a real
+// runtime.
+func testRealPodRuns(ctx context.Context, t *testing.T, e *realEnv) {
+	const ns = "real-node-runs"
+	if err := e.c.EnsureNamespace(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	pod := &v1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "init-and-attach"},
+		Spec: v1.PodSpec{
+			RestartPolicy: v1.RestartPolicyNever,
+			NodeSelector:  map[string]string{policy.LabelRuntime: "containerd"},
+			Tolerations:   []v1.Toleration{{Key: realTaint.Key, Operator: v1.TolerationOpExists}},
+			InitContainers: []v1.Container{{
+				Name: "setup", Image: rktschedImage, ImagePullPolicy: v1.PullNever,
+				Command: []string{"/ko-app/rktsched-labeler", "--version"},
+			}},
+			Containers: []v1.Container{{
+				Name: "main", Image: rktschedImage, ImagePullPolicy: v1.PullNever,
+				Command: []string{"/ko-app/rktsched-extender", "--version"},
+				Stdin:   true, StdinOnce: true,
+			}},
+		},
+	}
+	a := policy.Default().Analyze(pod)
+	var needs []string
+	for _, n := range a.Needs {
+		needs = append(needs, string(n.Capability))
+	}
+	if !strings.Contains(strings.Join(needs, ","), string(policy.InitContainers)) || !strings.Contains(strings.Join(needs, ","), string(policy.Attach)) {
+		t.Fatalf("the pod shows needs %v, want init-containers and attach among them", needs)
+	}
+	if _, err := e.c.Client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var got *v1.Pod
+	err := cluster.Poll(ctx, 60*time.Second, func(ctx context.Context) error {
+		var err error
+		if got, err = e.c.Client.CoreV1().Pods(ns).Get(ctx, pod.Name, metav1.GetOptions{}); err != nil {
+			return err
+		}
+		switch got.Status.Phase {
+		case v1.PodSucceeded:
+			return nil
+		case v1.PodFailed:
+			return cluster.Permanent(fmt.Errorf("pod failed: %+v", got.Status))
+		}
+		return fmt.Errorf("pod %s on %q: %s", got.Name, got.Spec.NodeName, got.Status.Phase)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Spec.NodeName != cluster.RealNodeName {
+		t.Errorf("pod ran on %q, want %s", got.Spec.NodeName, cluster.RealNodeName)
+	}
+	for _, c := range []string{"setup", "main"} {
+		out, err := e.c.Kubectl(ctx, "logs", "-n", ns, pod.Name, "-c", c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out, "rktsched") {
+			t.Errorf("kubectl logs of container %s: %q, want the binary's version line", c, out)
+		}
+	}
+}
+
+// testRealDeadlock shows the deadlock of the Deployment + Service mode with ignorable: false:
+// every extender pod deleted, their replacements need scheduling, and kube-scheduler cannot
+// schedule anything without the extender, them included.
+func testRealDeadlock(ctx context.Context, t *testing.T, e *realEnv) {
+	if err := setTaint(ctx, e, false); err != nil {
+		t.Fatal(err)
+	}
+	svc, err := e.c.Client.CoreV1().Services(policysource.DefaultNamespace).Get(ctx, extenderApp, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	filterURL := fmt.Sprintf("http://%s:%d/filter", svc.Spec.ClusterIP, extenderPort)
+	old := appPods(ctx, t, e, extenderApp)
+	if len(old) == 0 {
+		t.Fatal("no extender pods")
+	}
+	// The pods vanish, as on a lost node: kube-scheduler is held (SIGSTOP) while they are
+	// force-deleted and their containers end, or it would place the replacements through the
+	// old pods in their last seconds.
+	if err := syscall.Kill(e.scheduler.Pid(), syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	resumed := false
+	resume := func() {
+		if !resumed {
+			resumed = true
+			if err := syscall.Kill(e.scheduler.Pid(), syscall.SIGCONT); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	defer resume()
+	if _, err := e.c.Kubectl(ctx, "delete", "pod", "-n", policysource.DefaultNamespace, "-l", "app.kubernetes.io/name="+extenderApp, "--grace-period=0", "--force"); err != nil {
+		t.Fatal(err)
+	}
+	if err := cluster.Poll(ctx, 30*time.Second, func(context.Context) error {
+		if pids := processesOf("/ko-app/" + extenderApp); len(pids) > 0 {
+			return fmt.Errorf("extender processes still run: %v", pids)
+		}
+		if !strings.Contains(e.node.Routes.String(), "REJECT") {
+			return fmt.Errorf("the extender Service still has endpoints:\n%s", e.node.Routes)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	resume()
+	var stuck []string
+	err = cluster.Poll(ctx, 90*time.Second, func(ctx context.Context) error {
+		out, err := e.c.Outcomes(ctx, policysource.DefaultNamespace)
+		if err != nil {
+			return err
+		}
+		stuck = nil
+		var waiting []string
+		for _, p := range appPods(ctx, t, e, extenderApp) {
+			if isOneOf(p.Name, old) {
+				continue
+			}
+			o := out[p.Name]
+			switch {
+			case o.Node != "":
+				return cluster.Permanent(fmt.Errorf("replacement %s was scheduled to %s", p.Name, o.Node))
+			case o.FailedScheduling != "":
+				if !strings.Contains(o.FailedScheduling, filterURL) {
+					return cluster.Permanent(fmt.Errorf("replacement %s: FailedScheduling %q does not name the extender's %s", p.Name, o.FailedScheduling, filterURL))
+				}
+				stuck = append(stuck, p.Name+": "+o.FailedScheduling)
+			default:
+				waiting = append(waiting, p.Name)
+			}
+		}
+		if len(stuck) == 0 || len(waiting) > 0 {
+			return fmt.Errorf("replacements with a FailedScheduling event: %v; without yet: %v", stuck, waiting)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range stuck {
+		t.Logf("deadlocked: %s", s)
+	}
+}
+
+func isOneOf(name string, pods []v1.Pod) bool {
+	for _, p := range pods {
+		if p.Name == name {
+			return true
+		}
+	}
+	return false
+}
