@@ -51,7 +51,7 @@ unit-scheduler: ## Unit tests of the scheduler plugin module (scheduler/).
 	$(SCHED_GO) test -count=1 ./...
 
 .PHONY: e2e
-e2e: build $(BIN)/helm image e2e-images ## End-to-end tests on a local control plane and one real node (the first build takes ~15 min, cached after).
+e2e: build $(BIN)/helm image image-scheduler e2e-images ## End-to-end tests on a local control plane and one real node (the first build takes ~15 min, cached after).
 	RKTSCHED_BIN=$(CURDIR)/$(BIN) RKTSCHED_HELM=$(CURDIR)/$(BIN)/helm RKTSCHED_IMAGES=$(CURDIR)/$(BIN) $(GO) test -tags e2e -count=1 -timeout 30m -v ./test/e2e/... ./test/reliability/... ./test/manifests/...
 
 KEEP ?=
@@ -96,19 +96,46 @@ image: $(BIN)/ko $(BIN)/imagetool ## OCI layout bin/image/ (index.json: one linu
 	done; \
 	$(BIN)/imagetool final -from $(BIN)/image-build/rktsched-extender -out $(BIN)/image -name $(IMAGE),$(IMAGE_REPO):latest -tar $(BIN)/image.tar $(if $(IMAGE_PUSH),-push $(IMAGE_PUSH))
 
+# rktsched-scheduler's image (manifests/second-scheduler): kube-scheduler with the plugin, built
+# by ko from scheduler/ as `make image` builds the main image, for IMAGE_SCHEDULER_PLATFORMS
+# (default: this machine's; each other platform is a cold cross build of Kubernetes).
+# bin/image-scheduler/ is its OCI layout, bin/image-scheduler.tar the same for `ctr images import`.
+IMAGE_SCHEDULER_REPO ?= rktsched.io/rktsched-scheduler
+IMAGE_SCHEDULER_PLATFORMS ?= linux/$(shell $(GO) env GOARCH)
+.PHONY: image-scheduler
+image-scheduler: $(BIN)/ko $(BIN)/imagetool ## rktsched-scheduler's image: bin/image-scheduler/ and .tar, IMAGE_SCHEDULER_REPO:VERSION and :latest
+	@set -euo pipefail; rm -rf $(BIN)/image-scheduler-build; \
+	export KOCACHE=$(CURDIR)/$(BIN)/kocache SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) KO_DOCKER_REPO=$(IMAGE_SCHEDULER_REPO); \
+	base=$$($(BIN)/imagetool base -cache "$$KOCACHE" -platforms $(IMAGE_SCHEDULER_PLATFORMS)); \
+	cd scheduler && CGO_ENABLED=0 GOTOOLCHAIN=local KO_DEFAULTBASEIMAGE=$$base $(CURDIR)/$(BIN)/ko build ./cmd/rktsched-scheduler \
+		--push=false --oci-layout-path=$(CURDIR)/$(BIN)/image-scheduler-build --platform=$(IMAGE_SCHEDULER_PLATFORMS) \
+		--ldflags='$(SCHED_LDFLAGS)' --image-user=65532:65532 --sbom=none \
+		--image-label=org.opencontainers.image.source=$(IMAGE_SOURCE) \
+		--image-label=org.opencontainers.image.version=$(VERSION) \
+		--image-label=org.opencontainers.image.revision=$(REVISION) \
+		--image-label=org.opencontainers.image.title=rktsched-scheduler >/dev/null; \
+	cd $(CURDIR) && $(BIN)/imagetool final -from $(BIN)/image-scheduler-build -out $(BIN)/image-scheduler \
+		-name $(IMAGE_SCHEDULER_REPO):$(VERSION),$(IMAGE_SCHEDULER_REPO):latest -tar $(BIN)/image-scheduler.tar
+
 # Images only the e2e's real node runs, for this machine's platform, built as `make image`
-# builds its image (ko on the same empty base): the pod sandbox ("pause") image, which
-# containerd cannot pull here. bin/e2e-images/<name>.tar is for `ctr images import`.
+# builds its image (ko on the same empty base), under bin/e2e-images/ (<name>.tar for
+# `ctr images import`): the pod sandbox ("pause") image, which containerd cannot pull here,
+# and kube-scheduler (v$(KUBE_VERSION), from the control plane's scratch module and build
+# cache, running as root as upstream's does) for the kubeadm-style static pod of the sidecar mode.
 E2E_PLATFORM := linux/$(shell $(GO) env GOARCH)
 E2E_IMAGE_REPO := rktsched.invalid
 .PHONY: e2e-images
-e2e-images: $(BIN)/ko $(BIN)/imagetool ## Images the e2e's real node runs: the pod sandbox image (bin/e2e-images/).
-	@set -euo pipefail; out=$(BIN)/e2e-images; rm -rf $$out; mkdir -p $$out; \
+e2e-images: $(BIN)/ko $(BIN)/imagetool ## Images only the e2e's real node runs: pod sandbox, kube-scheduler (bin/e2e-images/).
+	@set -euo pipefail; out=$(CURDIR)/$(BIN)/e2e-images; rm -rf $$out; mkdir -p $$out; \
 	export KOCACHE=$(CURDIR)/$(BIN)/kocache SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) KO_DOCKER_REPO=$(E2E_IMAGE_REPO); \
 	base=$$($(BIN)/imagetool base -cache "$$KOCACHE" -platforms $(E2E_PLATFORM)); \
-	KO_DEFAULTBASEIMAGE=$$base $(BIN)/ko build ./test/cluster/pause --push=false --oci-layout-path=$$out/pause-build \
-		--platform=$(E2E_PLATFORM) --ldflags='-s -w' >/dev/null; \
-	$(BIN)/imagetool final -from $$out/pause-build -out $$out/pause -name $(E2E_IMAGE_REPO)/pause:e2e -tar $$out/pause.tar
+	ko() { CGO_ENABLED=0 GOTOOLCHAIN=local KO_DEFAULTBASEIMAGE=$$base $(CURDIR)/$(BIN)/ko build --push=false --platform=$(E2E_PLATFORM) --sbom=none "$$@" >/dev/null; }; \
+	final() { $(CURDIR)/$(BIN)/imagetool final -from $$out/$$1-build -out $$out/$$1 -name $(E2E_IMAGE_REPO)/$$1:$$2 -tar $$out/$$1.tar; }; \
+	ko ./test/cluster/pause --oci-layout-path=$$out/pause-build --ldflags='-s -w'; final pause e2e; \
+	test/cluster/build.sh >/dev/null; kube=$$(test/cluster/build.sh --module-dir); \
+	(cd $$kube && GOFLAGS=-mod=mod ko k8s.io/kubernetes/cmd/kube-scheduler --oci-layout-path=$$out/kube-scheduler-build \
+		--ldflags='$(SCHED_LDFLAGS)' --image-user=0:0); \
+	final kube-scheduler $(KUBE_VERSION)
 
 # ko has a module of its own (tools/image/go.mod): its dependencies (viper 1.21, ...) would
 # otherwise raise golangci-lint's in tools/go.mod.

@@ -9,6 +9,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 cache=${RKTSCHED_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rktsched}
 bin="$cache/bin/kube-$KUBE_VERSION-etcd-$ETCD_VERSION"
+# --module-dir: print the scratch module the Kubernetes binaries are built in (make
+# e2e-images builds kube-scheduler's image there, reusing the same build cache).
+if [ "${1:-}" = --module-dir ]; then echo "$cache/src/kubernetes-$KUBE_VERSION"; exit 0; fi
 mkdir -p "$bin"
 log() { printf '[build] %s\n' "$*" >&2; }
 

@@ -54,3 +54,23 @@ func (c *Cluster) ServiceAccountKubeconfig(ctx context.Context, namespace, name 
 	}
 	return path, nil
 }
+
+// SelfContainedKubeconfig writes the kubeconfig at src to dst with the CA certificate
+// embedded rather than referenced by path, for a container that sees none of the host's files
+// (kubeadm's /etc/kubernetes/scheduler.conf is written the same way).
+func SelfContainedKubeconfig(src, dst string) error {
+	cfg, err := clientcmd.LoadFromFile(src)
+	if err != nil {
+		return err
+	}
+	for name, cl := range cfg.Clusters {
+		if cl.CertificateAuthority == "" {
+			continue
+		}
+		if cl.CertificateAuthorityData, err = os.ReadFile(cl.CertificateAuthority); err != nil {
+			return fmt.Errorf("cluster %s: %w", name, err)
+		}
+		cl.CertificateAuthority = ""
+	}
+	return clientcmd.WriteToFile(*cfg, dst)
+}

@@ -13,6 +13,7 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 )
@@ -113,6 +114,9 @@ func (r *ServiceRoutes) sync(ctx context.Context) error {
 	nat = append(nat, fmt.Sprintf("-A %s -d %s/32 -p tcp --dport 443 -j DNAT --to-destination 127.0.0.1:%s", routesChain, kubernetes.Spec.ClusterIP, u.Port()))
 	for _, s := range services {
 		svc, err := r.c.Client.CoreV1().Services(s.Namespace).Get(ctx, s.Name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			continue // deleted: nothing to route
+		}
 		if err != nil {
 			return err
 		}

@@ -18,19 +18,23 @@ import (
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/yaml"
 
 	"github.com/rktsched/rktsched/policy"
 	"github.com/rktsched/rktsched/policysource"
 	"github.com/rktsched/rktsched/test/cluster"
 )
 
-// Images the real node runs: make image's (every rktsched binary) and the sandbox image of
-// make e2e-images, under $RKTSCHED_IMAGES (make e2e passes its bin/).
+// Images the real node runs, under $RKTSCHED_IMAGES (make e2e passes its bin/): make image's
+// (every rktsched binary), make image-scheduler's, and make e2e-images's sandbox and
+// kube-scheduler images.
 const (
-	imageArchive   = "image.tar"
-	sandboxArchive = "e2e-images/pause.tar"
-	sandboxImage   = "rktsched.invalid/pause:e2e"
-	rktschedImage  = "rktsched.io/rktsched:latest"
+	imageArchive          = "image.tar"
+	schedulerImageArchive = "image-scheduler.tar"
+	kubeSchedulerArchive  = "e2e-images/kube-scheduler.tar"
+	sandboxArchive        = "e2e-images/pause.tar"
+	sandboxImage          = "rktsched.invalid/pause:e2e"
+	rktschedImage         = "rktsched.io/rktsched:latest"
 )
 
 // The shipped Deployments and their Service.
@@ -68,7 +72,7 @@ func TestRealNode(t *testing.T) {
 	var err error
 	e.node, err = e.c.StartRealNode(ctx, cluster.RealNodeConfig{
 		SandboxArchive: filepath.Join(images, sandboxArchive), SandboxImage: sandboxImage,
-		Images: []string{filepath.Join(images, imageArchive)},
+		Images: []string{filepath.Join(images, imageArchive), filepath.Join(images, schedulerImageArchive), filepath.Join(images, kubeSchedulerArchive)},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -101,6 +105,7 @@ func TestRealNode(t *testing.T) {
 		{"kube-scheduler calls the extender pods through their Service", testRealPlacement, true},
 		{"a pod the policy lets onto the real node runs to completion", testRealPodRuns, false},
 		{"extender pods deleted: their replacements stay Pending", testRealDeadlock, false},
+		{"the sidecar static pod ends the deadlock and survives its extender's death", testRealSidecar, false},
 	}
 	for _, s := range steps {
 		if !t.Run(s.name, func(t *testing.T) { s.run(ctx, t, e) }) && s.critical {
@@ -528,4 +533,203 @@ func isOneOf(name string, pods []v1.Pod) bool {
 		}
 	}
 	return false
+}
+
+// The sidecar mode's files (manifests/sidecar) and where kubeadm puts what they name.
+const (
+	sidecarDir          = "manifests/sidecar"
+	kubeadmSchedulerPod = "test/e2e/testdata/kubeadm-kube-scheduler.yaml"
+	sidecarListen       = "--listen=127.0.0.1:10262"
+)
+
+// testRealSidecar: the kubeadm-style sidecar mode ends the deadlock. kube-scheduler and the
+// extender run in one static pod on the real node (kubeadm's kube-scheduler manifest with
+// manifests/sidecar's patches applied as `kubeadm --patches` applies them, and the shipped
+// sidecar configuration). The caveat pods left Pending while no scheduler ran are placed as
+// expected; the extender container killed, kubelet restarts it in place (the same pod, no
+// scheduling needed) and the next pods are placed as expected too.
+func testRealSidecar(ctx context.Context, t *testing.T, e *realEnv) {
+	e.scheduler.Stop(5 * time.Second)
+	ns := policysource.DefaultNamespace
+	// The mode switch an overlay with the sidecar Component makes: no extender Deployment,
+	// Service or PodDisruptionBudget, and the RoleBinding for kube-scheduler's credentials.
+	if _, err := e.c.Kubectl(ctx, "delete", "-n", ns, "deployment/"+extenderApp, "service/"+extenderApp, "poddisruptionbudget/"+extenderApp); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.c.Kubectl(ctx, "apply", "-f", filepath.Join(e.root, sidecarDir, "rbac.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	if err := setTaint(ctx, e, true); err != nil {
+		t.Fatal(err)
+	}
+	const before = "sidecar-pending-before"
+	pending := createCaveatPods(ctx, t, e, before)
+
+	// /etc/kubernetes as kubeadm fills it, in the node's directory: scheduler.conf and the
+	// sidecar configuration copied where its README says.
+	etc := filepath.Join(e.node.Dir, "etc-kubernetes")
+	if err := os.MkdirAll(filepath.Join(etc, "rktsched"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := cluster.SelfContainedKubeconfig(e.c.SchedulerKubeconfig(), filepath.Join(etc, "scheduler.conf")); err != nil {
+		t.Fatal(err)
+	}
+	shipped, err := os.ReadFile(filepath.Join(e.root, sidecarDir, "kube-scheduler-config.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(etc, "rktsched", "kube-scheduler-config.yaml"), shipped, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	manifest := sidecarStaticPod(ctx, t, e, etc)
+	if err := os.WriteFile(filepath.Join(e.node.StaticPodDir, "kube-scheduler.yaml"), manifest, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mirror := waitMirrorReady(ctx, t, e, 0)
+	t.Logf("static pod %s Ready on %s (containers %v)", mirror.Name, mirror.Spec.NodeName, containerNames(mirror))
+	waitForExpectations(ctx, t, e.env, before, pending, 90*time.Second)
+
+	// The extender container dies: kubelet restarts it in the same pod.
+	pids := processesOf("/ko-app/" + extenderApp)
+	var sidecar []string
+	for _, pid := range pids {
+		if cmdline, _ := os.ReadFile(filepath.Join("/proc", pid, "cmdline")); strings.Contains(string(cmdline), sidecarListen+"\x00") {
+			sidecar = append(sidecar, pid)
+		}
+	}
+	if len(sidecar) != 1 {
+		t.Fatalf("%d sidecar extender processes (%s), want 1", len(sidecar), sidecarListen)
+	}
+	pid, _ := strconv.Atoi(sidecar[0])
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	const after = "sidecar-after-kill"
+	next := createCaveatPods(ctx, t, e, after)
+	restarted := waitMirrorReady(ctx, t, e, 1)
+	if restarted.UID != mirror.UID {
+		t.Errorf("the static pod was replaced (uid %s, then %s): the extender should restart in place", mirror.UID, restarted.UID)
+	}
+	waitForExpectations(ctx, t, e.env, after, next, 90*time.Second)
+}
+
+// createCaveatPods creates every caveat pod in a new namespace and returns them.
+func createCaveatPods(ctx context.Context, t *testing.T, e *realEnv, namespace string) []*v1.Pod {
+	t.Helper()
+	if err := e.c.EnsureNamespace(ctx, namespace); err != nil {
+		t.Fatal(err)
+	}
+	var pods []*v1.Pod
+	for _, pf := range e.pods {
+		pods = append(pods, pf.Pod)
+	}
+	if err := e.c.CreatePods(ctx, namespace, pods); err != nil {
+		t.Fatal(err)
+	}
+	return pods
+}
+
+// sidecarStaticPod applies manifests/sidecar's kubeadm patches to kubeadm's kube-scheduler
+// manifest in kubeadm's order (file names sorted; +strategic then +json), with kubectl patch
+// --local, and points its hostPath volumes from /etc/kubernetes to etc.
+func sidecarStaticPod(ctx context.Context, t *testing.T, e *realEnv, etc string) []byte {
+	t.Helper()
+	base := filepath.Join(e.root, kubeadmSchedulerPod)
+	data, err := os.ReadFile(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	versions, err := os.ReadFile(filepath.Join(e.root, "test/cluster/versions.env"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(versions), "\n") {
+		if v, ok := strings.CutPrefix(line, "KUBE_VERSION="); ok && !strings.Contains(string(data), "/kube-scheduler:"+v+"\n") {
+			t.Fatalf("%s does not run kube-scheduler %s (test/cluster/versions.env): update its image", kubeadmSchedulerPod, v)
+		}
+	}
+	patches, err := filepath.Glob(filepath.Join(e.root, sidecarDir, "kube-scheduler*+*.yaml"))
+	if err != nil || len(patches) != 2 {
+		t.Fatalf("kubeadm patches in %s: %v (%v), want 2", sidecarDir, patches, err)
+	}
+	current := filepath.Join(e.node.Dir, "kube-scheduler-patched.yaml")
+	if err := os.WriteFile(current, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, patch := range patches { // Glob sorts
+		kind := strings.TrimSuffix(filepath.Base(patch)[strings.Index(filepath.Base(patch), "+")+1:], ".yaml")
+		out, err := e.c.Kubectl(ctx, "patch", "--local", "-f", current, "--type", kind, "--patch-file", patch, "-o", "yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(current, []byte(out), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var pod v1.Pod
+	patched, err := os.ReadFile(current)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.UnmarshalStrict(patched, &pod); err != nil {
+		t.Fatal(err)
+	}
+	moved := 0
+	for i := range pod.Spec.Volumes {
+		if hp := pod.Spec.Volumes[i].HostPath; hp != nil {
+			rest, ok := strings.CutPrefix(hp.Path, "/etc/kubernetes/")
+			if !ok {
+				t.Fatalf("hostPath volume %s outside /etc/kubernetes: %s", pod.Spec.Volumes[i].Name, hp.Path)
+			}
+			hp.Path = filepath.Join(etc, rest)
+			moved++
+		}
+	}
+	if moved != 2 || len(pod.Spec.Containers) != 2 {
+		t.Fatalf("the patched pod has %d hostPath volumes and %d containers, want 2 and 2:\n%s", moved, len(pod.Spec.Containers), patched)
+	}
+	out, err := yaml.Marshal(&pod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// waitMirrorReady waits until the kube-scheduler static pod's mirror pod is Ready with its
+// extender container restarted restarts times.
+func waitMirrorReady(ctx context.Context, t *testing.T, e *realEnv, restarts int32) *v1.Pod {
+	t.Helper()
+	name := "kube-scheduler-" + cluster.RealNodeName
+	var pod *v1.Pod
+	err := cluster.Poll(ctx, 90*time.Second, func(ctx context.Context) error {
+		var err error
+		if pod, err = e.c.Client.CoreV1().Pods(metav1.NamespaceSystem).Get(ctx, name, metav1.GetOptions{}); err != nil {
+			return err
+		}
+		ready := false
+		for _, c := range pod.Status.Conditions {
+			ready = ready || c.Type == v1.PodReady && c.Status == v1.ConditionTrue
+		}
+		for _, cs := range pod.Status.ContainerStatuses {
+			if cs.Name == extenderApp && cs.RestartCount > restarts {
+				return cluster.Permanent(fmt.Errorf("container %s restarted %d times, want %d", cs.Name, cs.RestartCount, restarts))
+			}
+			if cs.Name == extenderApp && cs.RestartCount == restarts && ready {
+				return nil
+			}
+		}
+		return fmt.Errorf("mirror pod %s: ready %v, containers %+v", name, ready, pod.Status.ContainerStatuses)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pod
+}
+
+func containerNames(p *v1.Pod) []string {
+	var out []string
+	for _, c := range p.Spec.Containers {
+		out = append(out, c.Name)
+	}
+	return out
 }
