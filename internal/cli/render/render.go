@@ -13,6 +13,7 @@ import (
 
 	"github.com/rktsched/rktsched/internal/cli/explain"
 	"github.com/rktsched/rktsched/internal/cli/policydiff"
+	"github.com/rktsched/rktsched/policy"
 )
 
 // Formats are the values of -o.
@@ -155,7 +156,7 @@ func explanationTable(w io.Writer, wide bool, policySource string, e *explain.Ex
 			fmt.Fprintf(tw, "  %s\t%s\n", name, n.Why)
 		}
 		for _, u := range e.UnknownNeeds {
-			fmt.Fprintf(tw, "  %s (unknown)\tannotation rktsched.io/needs\n", u)
+			fmt.Fprintf(tw, "  %s (unknown)\tmetadata.annotations[%s]\n", u, policy.AnnotationNeeds)
 		}
 		if err := tw.Flush(); err != nil {
 			return err
