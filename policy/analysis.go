@@ -2,8 +2,10 @@ package policy
 
 import (
 	"fmt"
+	"math/bits"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 
 	v1 "k8s.io/api/core/v1"
@@ -16,7 +18,10 @@ type Need struct {
 	// Soft needs only lower a node's score, whatever the capability's action. Whether any
 	// other need filters or scores is the capability's action in the policy.
 	Soft bool
-	// Why points at what in the pod shows the need, for people reading explanations.
+	// Why is the field of the pod that shows the need, for people reading explanations:
+	// a path with the names of list elements, e.g. "spec.initContainers[0] (setup)",
+	// "spec.containers[0] (cuda) resources.limits[nvidia.com/gpu]" (the grammar is at the
+	// why constants of analysis.go).
 	Why string
 }
 
@@ -55,29 +60,26 @@ func (a *Analysis) Verdict(c *Class) *Verdict { return &a.verdicts[c.ID] }
 // Analyze works out what pod needs and judges it against every class of node.
 func (p *Policy) Analyze(pod *v1.Pod) *Analysis {
 	a := &Analysis{policy: p, Stage1Override: pod.Annotations[AnnotationStage1Override]}
-	found := map[Capability]Need{}
-	need := func(c Capability, soft bool, format string, args ...any) {
-		if prev, ok := found[c]; ok && (soft || !prev.Soft) {
-			return // keep the first reason, and a hard need over a soft one
-		}
-		found[c] = Need{Capability: c, Soft: soft, Why: fmt.Sprintf(format, args...)}
-	}
-	analyzeSpec(p, &pod.Spec, need)
-	for _, name := range strings.Split(pod.Annotations[AnnotationNeeds], ",") {
+	var f needSet
+	analyzeSpec(p, &pod.Spec, &f)
+	for name := range strings.SplitSeq(pod.Annotations[AnnotationNeeds], ",") {
 		name = strings.TrimSpace(name)
-		switch {
+		switch c := Capability(name); {
 		case name == "":
-		case Known(Capability(name)):
-			need(Capability(name), false, "annotation %s", AnnotationNeeds)
+		case Known(c):
+			if f.wants(c, false) {
+				f.add(c, false, whyAnnotationNeeds)
+			}
 		default:
 			a.Unknown = append(a.Unknown, name)
 		}
 	}
-	for _, c := range AllCapabilities {
-		n, ok := found[c]
-		if !ok {
+	a.Needs = make([]Need, 0, bits.OnesCount32(uint32(f.seen)))
+	for i, c := range AllCapabilities {
+		if f.seen&(1<<i) == 0 {
 			continue
 		}
+		n := f.byIndex[i]
 		a.Needs = append(a.Needs, n)
 		switch p.Action(c) {
 		case ActionFilter:
@@ -95,6 +97,30 @@ func (p *Policy) Analyze(pod *v1.Pod) *Analysis {
 		a.verdicts[c.ID] = a.judge(a.effectiveClass(c))
 	}
 	return a
+}
+
+// needSet collects a pod's needs, one per capability: the first one found, except that a hard
+// need replaces a soft one. Callers ask wants before building a Why, so that a need already
+// shown costs no string.
+type needSet struct {
+	seen    capSet
+	byIndex [32]Need // by index in AllCapabilities
+}
+
+// wants reports whether a need for c (soft or not) would be kept.
+func (f *needSet) wants(c Capability, soft bool) bool {
+	i := capabilityIndex[c]
+	return f.seen&(1<<i) == 0 || !soft && f.byIndex[i].Soft
+}
+
+// add keeps the need, replacing any need for c; c must be Known (see capSet.add).
+func (f *needSet) add(c Capability, soft bool, why string) {
+	i, ok := capabilityIndex[c]
+	if !ok {
+		panic(fmt.Sprintf("policy: need of unknown capability %q", c))
+	}
+	f.seen |= 1 << i
+	f.byIndex[i] = Need{Capability: c, Soft: soft, Why: why}
 }
 
 // effectiveClass applies the pod's stage1 override to nodes of a runtime with stage1 flavours.
@@ -137,94 +163,177 @@ func joinCapabilities(cs []Capability) string {
 	return strings.Join(names, ", ")
 }
 
-// analyzeSpec reports every need the pod spec shows, as the design's capability table says.
-func analyzeSpec(p *Policy, spec *v1.PodSpec, need func(Capability, bool, string, ...any)) {
-	all := make([]*v1.Container, 0, len(spec.InitContainers)+len(spec.Containers))
-	for i := range spec.InitContainers {
-		all = append(all, &spec.InitContainers[i])
+// Why forms. A need points at the field of the pod that shows it, as a path from the object:
+//
+//	PATH [(NAME)] [FIELD [(NAME)]] [VALUE] [(NOTE)]
+//
+// PATH is the field ("spec.hostPID") or list element ("spec.initContainers[0]"); an element of
+// a named list is followed by its name in parentheses ("spec.volumes[2] (data)"); FIELD is the
+// field inside that element ("stdin", "resources.limits[nvidia.com/gpu]", "volumeMounts[1]
+// (data) subPath"); VALUE is the value that shows the need when the field's presence alone
+// does not ("spec.restartPolicy Always"); NOTE says where a value comes from ("(defaulted)").
+const (
+	whyAnnotationNeeds     = "metadata.annotations[" + AnnotationNeeds + "]"
+	whyHostIPC             = "spec.hostIPC"
+	whyHostPID             = "spec.hostPID"
+	whyNamespaceIsolation  = "spec.hostNetwork, spec.hostPID, spec.hostIPC false"
+	whyRestartDefault      = "spec.restartPolicy Always (defaulted)"
+	whyRestartAlways       = "spec.restartPolicy Always"
+	whyRestartOnFailure    = "spec.restartPolicy OnFailure"
+	whyGuaranteed          = "status.qosClass Guaranteed (limits = requests)"
+	whyPullAlwaysExplicit  = "imagePullPolicy Always"
+	whyPullAlwaysDefaulted = " (imagePullPolicy defaults to Always)"
+)
+
+// joinWhy concatenates a Why's parts with one allocation.
+func joinWhy(parts ...string) string {
+	n := 0
+	for _, s := range parts {
+		n += len(s)
 	}
-	for i := range spec.Containers {
-		all = append(all, &spec.Containers[i])
+	var b strings.Builder
+	b.Grow(n)
+	for _, s := range parts {
+		b.WriteString(s)
 	}
+	return b.String()
+}
+
+// containerAt is the i-th of the pod's init containers and containers, in that order.
+func containerAt(spec *v1.PodSpec, i int) *v1.Container {
+	if i < len(spec.InitContainers) {
+		return &spec.InitContainers[i]
+	}
+	return &spec.Containers[i-len(spec.InitContainers)]
+}
+
+// containerRef returns the parts of "spec.containers[1] (app)" for the i-th of the pod's
+// init containers and containers, in that order: the list with its "[", the index and the
+// name, for joinWhy to join with "] (" and ")".
+func containerRef(spec *v1.PodSpec, i int) (list, index, name string) {
+	if i < len(spec.InitContainers) {
+		return "spec.initContainers[", strconv.Itoa(i), spec.InitContainers[i].Name
+	}
+	i -= len(spec.InitContainers)
+	return "spec.containers[", strconv.Itoa(i), spec.Containers[i].Name
+}
+
+// containerWhy is "spec.containers[1] (app) " followed by field, in one allocation.
+func containerWhy(spec *v1.PodSpec, i int, field ...string) string {
+	list, index, name := containerRef(spec, i)
+	parts := make([]string, 0, 16)
+	parts = append(parts, list, index, "] (", name, ") ")
+	parts = append(parts, field...)
+	return joinWhy(parts...)
+}
+
+// analyzeSpec reports every need the pod spec shows, as the design's capability table says,
+// each with the field that shows it (the first one, for a need shown several times).
+func analyzeSpec(p *Policy, spec *v1.PodSpec, f *needSet) {
 	if len(spec.InitContainers) > 0 {
-		need(InitContainers, false, "init container %s", spec.InitContainers[0].Name)
+		f.add(InitContainers, false, joinWhy("spec.initContainers[0] (", spec.InitContainers[0].Name, ")"))
 	}
 	if spec.HostIPC {
-		need(HostIPC, false, "spec.hostIPC")
+		f.add(HostIPC, false, whyHostIPC)
 	}
 	if spec.HostPID {
-		need(HostPID, false, "spec.hostPID")
+		f.add(HostPID, false, whyHostPID)
 	}
 	if !spec.HostIPC && !spec.HostPID && !spec.HostNetwork {
-		need(NamespaceIsolation, false, "no host namespaces asked for")
+		f.add(NamespaceIsolation, false, whyNamespaceIsolation)
 	}
 	switch spec.RestartPolicy {
-	case "", v1.RestartPolicyAlways, v1.RestartPolicyOnFailure:
-		need(RestartBackoff, false, "restartPolicy %s", orDefault(string(spec.RestartPolicy), "Always"))
+	case "":
+		f.add(RestartBackoff, false, whyRestartDefault)
+	case v1.RestartPolicyAlways:
+		f.add(RestartBackoff, false, whyRestartAlways)
+	case v1.RestartPolicyOnFailure:
+		f.add(RestartBackoff, false, whyRestartOnFailure)
 	}
-	if guaranteed(all) {
-		need(OOMScoreAdj, false, "QoS class Guaranteed")
+	if guaranteed(spec) {
+		f.add(OOMScoreAdj, false, whyGuaranteed)
 	}
 	volumes := make(map[string]*v1.Volume, len(spec.Volumes))
 	for i := range spec.Volumes {
 		vol := &spec.Volumes[i]
 		volumes[vol.Name] = vol
-		if hp := vol.HostPath; hp != nil && (hp.Type == nil || *hp.Type == v1.HostPathUnset) && !p.knownHostPaths[path.Clean(hp.Path)] {
-			need(HostPathCreate, false, "hostPath %s may not exist", hp.Path)
+		if hp := vol.HostPath; hp != nil && (hp.Type == nil || *hp.Type == v1.HostPathUnset) && !p.knownHostPaths[path.Clean(hp.Path)] && f.wants(HostPathCreate, false) {
+			f.add(HostPathCreate, false, joinWhy("spec.volumes[", strconv.Itoa(i), "] (", vol.Name, ") hostPath ", hp.Path))
 		}
 	}
-	seLinuxByVolume := map[string]*v1.SELinuxOptions{}
-	for _, c := range all {
-		if c.Stdin || c.TTY {
-			need(Attach, false, "container %s has stdin or tty", c.Name)
+	// The first container mounting each volume, and its seLinuxOptions.
+	type mounter struct {
+		container int
+		se        *v1.SELinuxOptions
+	}
+	seLinuxByVolume := map[string]mounter{}
+	for i := range len(spec.InitContainers) + len(spec.Containers) {
+		c := containerAt(spec, i)
+		if (c.Stdin || c.TTY) && f.wants(Attach, false) {
+			field := "stdin"
+			if !c.Stdin {
+				field = "tty"
+			}
+			f.add(Attach, false, containerWhy(spec, i, field))
 		}
-		if gpu := gpuResource(p, c); gpu != "" {
-			need(GPU, false, "container %s asks for %s", c.Name, gpu)
+		if gpu, list := gpuResource(p, c); gpu != "" && f.wants(GPU, false) {
+			f.add(GPU, false, containerWhy(spec, i, "resources.", list, "[", gpu, "]"))
 		}
-		if pullsAlways(c) {
-			need(ImagePullCache, false, "container %s pulls %s always", c.Name, c.Image)
+		if pullsAlways(c) && f.wants(ImagePullCache, false) {
+			if c.ImagePullPolicy == v1.PullAlways {
+				f.add(ImagePullCache, false, containerWhy(spec, i, whyPullAlwaysExplicit))
+			} else {
+				f.add(ImagePullCache, false, containerWhy(spec, i, "image ", c.Image, whyPullAlwaysDefaulted))
+			}
 		}
 		se := containerSELinux(spec, c)
-		for _, m := range c.VolumeMounts {
+		for j := range c.VolumeMounts {
+			m := &c.VolumeMounts[j]
 			if m.SubPath != "" || m.SubPathExpr != "" {
 				vol := volumes[m.Name]
-				onEmptyDir := vol != nil && vol.EmptyDir != nil
-				need(SubPathCreate, !onEmptyDir, "container %s mounts a subPath of volume %s", c.Name, m.Name)
+				soft := vol == nil || vol.EmptyDir == nil
+				if f.wants(SubPathCreate, soft) {
+					field := "subPath"
+					if m.SubPath == "" {
+						field = "subPathExpr"
+					}
+					f.add(SubPathCreate, soft, containerWhy(spec, i, "volumeMounts[", strconv.Itoa(j), "] (", m.Name, ") ", field))
+				}
 			}
 			if prev, ok := seLinuxByVolume[m.Name]; !ok {
-				seLinuxByVolume[m.Name] = se
-			} else if !sameSELinux(prev, se) {
-				need(SELinuxPerContainer, false, "volume %s is shared by containers with different seLinuxOptions", m.Name)
+				seLinuxByVolume[m.Name] = mounter{container: i, se: se}
+			} else if !sameSELinux(prev.se, se) && f.wants(SELinuxPerContainer, false) {
+				list, index, name := containerRef(spec, prev.container)
+				f.add(SELinuxPerContainer, false, containerWhy(spec, i, "volumeMounts[", strconv.Itoa(j), "] (", m.Name,
+					") seLinuxOptions differ from ", list, index, "] (", name, ")"))
 			}
 		}
 	}
 }
 
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
-func gpuResource(p *Policy, c *v1.Container) string {
+// gpuResource returns the first GPU resource of the policy that the container limits or
+// requests, and which of the two ("limits" or "requests"); "" if none.
+func gpuResource(p *Policy, c *v1.Container) (name, list string) {
 	for _, name := range p.gpuResources {
-		for _, rl := range []v1.ResourceList{c.Resources.Limits, c.Resources.Requests} {
-			if q, ok := rl[v1.ResourceName(name)]; ok && !q.IsZero() {
-				return name
-			}
+		if q, ok := c.Resources.Limits[v1.ResourceName(name)]; ok && !q.IsZero() {
+			return name, "limits"
+		}
+		if q, ok := c.Resources.Requests[v1.ResourceName(name)]; ok && !q.IsZero() {
+			return name, "requests"
 		}
 	}
-	return ""
+	return "", ""
 }
 
 // guaranteed reports whether the pod's QoS class is Guaranteed: every container sets cpu and
 // memory limits, and its requests (which default to the limits) equal them.
-func guaranteed(containers []*v1.Container) bool {
-	if len(containers) == 0 {
+func guaranteed(spec *v1.PodSpec) bool {
+	n := len(spec.InitContainers) + len(spec.Containers)
+	if n == 0 {
 		return false
 	}
-	for _, c := range containers {
+	for i := range n {
+		c := containerAt(spec, i)
 		for _, r := range []v1.ResourceName{v1.ResourceCPU, v1.ResourceMemory} {
 			limit, ok := c.Resources.Limits[r]
 			if !ok || limit.IsZero() {

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -492,4 +493,151 @@ func editDefault(t *testing.T, old, new string) string {
 		t.Fatalf("default.yaml holds %q %d times, want once: update the test", old, n)
 	}
 	return strings.Replace(def, old, new, 1)
+}
+
+// Every need names the field of the pod that shows it (the first one, when several do), as
+// kubectl rktsched explain prints it.
+func TestWhy(t *testing.T) {
+	gpu := v1.ResourceList{"nvidia.com/gpu": resource.MustParse("1")}
+	guaranteed := v1.ResourceList{v1.ResourceCPU: resource.MustParse("1"), v1.ResourceMemory: resource.MustParse("1Gi")}
+	tests := []struct {
+		name string
+		pod  *v1.Pod
+		want map[Capability]string
+	}{
+		{
+			name: "plain",
+			pod:  pod(),
+			want: map[Capability]string{NamespaceIsolation: "spec.hostNetwork, spec.hostPID, spec.hostIPC false"},
+		},
+		{
+			name: "init containers, stdin and tty, gpu in an init container",
+			pod: pod(func(s *v1.PodSpec) {
+				s.InitContainers = []v1.Container{{Name: "setup", Image: "x:1"}, {Name: "warm", Image: "x:1", Resources: v1.ResourceRequirements{Requests: gpu}}}
+				s.Containers = []v1.Container{{Name: "main", Image: "x:1"}, {Name: "shell", Image: "x:1", TTY: true}, {Name: "app", Image: "x:1", Stdin: true, Resources: v1.ResourceRequirements{Limits: gpu}}}
+			}),
+			want: map[Capability]string{
+				InitContainers:     "spec.initContainers[0] (setup)",
+				GPU:                "spec.initContainers[1] (warm) resources.requests[nvidia.com/gpu]",
+				Attach:             "spec.containers[1] (shell) tty",
+				NamespaceIsolation: "spec.hostNetwork, spec.hostPID, spec.hostIPC false",
+			},
+		},
+		{
+			name: "gpu limit, stdin and tty",
+			pod: pod(func(s *v1.PodSpec) {
+				s.HostNetwork = true
+				s.Containers = []v1.Container{{Name: "cuda", Image: "x:1", Stdin: true, TTY: true, Resources: v1.ResourceRequirements{Limits: gpu, Requests: gpu}}}
+			}),
+			want: map[Capability]string{
+				Attach: "spec.containers[0] (cuda) stdin",
+				GPU:    "spec.containers[0] (cuda) resources.limits[nvidia.com/gpu]",
+			},
+		},
+		{
+			name: "host namespaces, defaulted restartPolicy, Guaranteed, pulls",
+			pod: pod(func(s *v1.PodSpec) {
+				s.HostIPC, s.HostPID, s.RestartPolicy = true, true, ""
+				s.Containers = []v1.Container{
+					{Name: "a", Image: "registry:5000/app", Resources: v1.ResourceRequirements{Limits: guaranteed}},
+					{Name: "b", Image: "app:1", ImagePullPolicy: v1.PullAlways, Resources: v1.ResourceRequirements{Limits: guaranteed}},
+				}
+			}),
+			want: map[Capability]string{
+				HostIPC:        "spec.hostIPC",
+				HostPID:        "spec.hostPID",
+				RestartBackoff: "spec.restartPolicy Always (defaulted)",
+				OOMScoreAdj:    "status.qosClass Guaranteed (limits = requests)",
+				ImagePullCache: "spec.containers[0] (a) image registry:5000/app (imagePullPolicy defaults to Always)",
+			},
+		},
+		{
+			name: "explicit pull Always, restartPolicy OnFailure",
+			pod: pod(func(s *v1.PodSpec) {
+				s.RestartPolicy = v1.RestartPolicyOnFailure
+				s.InitContainers = []v1.Container{{Name: "setup", Image: "app:1", ImagePullPolicy: v1.PullAlways}}
+			}),
+			want: map[Capability]string{
+				InitContainers:     "spec.initContainers[0] (setup)",
+				NamespaceIsolation: "spec.hostNetwork, spec.hostPID, spec.hostIPC false",
+				RestartBackoff:     "spec.restartPolicy OnFailure",
+				ImagePullCache:     "spec.initContainers[0] (setup) imagePullPolicy Always",
+			},
+		},
+		{
+			name: "volumes: hostPath, subPaths (a hard one after a soft one), seLinuxOptions",
+			pod: pod(func(s *v1.PodSpec) {
+				s.HostNetwork, s.RestartPolicy = true, v1.RestartPolicyAlways
+				s.Volumes = []v1.Volume{
+					{Name: "logs", VolumeSource: v1.VolumeSource{HostPath: &v1.HostPathVolumeSource{Path: "/var/log"}}},
+					{Name: "cfg", VolumeSource: v1.VolumeSource{ConfigMap: &v1.ConfigMapVolumeSource{}}},
+					{Name: "data", VolumeSource: v1.VolumeSource{HostPath: &v1.HostPathVolumeSource{Path: "/srv/data"}}},
+					{Name: "scratch", VolumeSource: v1.VolumeSource{EmptyDir: &v1.EmptyDirVolumeSource{}}},
+				}
+				s.Containers = []v1.Container{
+					{Name: "app", Image: "x:1", VolumeMounts: []v1.VolumeMount{{Name: "cfg", MountPath: "/cfg", SubPathExpr: "$(POD_NAME)"}, {Name: "scratch", MountPath: "/s"}}},
+					{Name: "sidecar", Image: "x:1", VolumeMounts: []v1.VolumeMount{{Name: "data", MountPath: "/d"}, {Name: "scratch", MountPath: "/s", SubPath: "tmp"}},
+						SecurityContext: &v1.SecurityContext{SELinuxOptions: &v1.SELinuxOptions{Level: "s0:c1,c2"}}},
+				}
+			}),
+			want: map[Capability]string{
+				RestartBackoff:      "spec.restartPolicy Always",
+				HostPathCreate:      "spec.volumes[2] (data) hostPath /srv/data",
+				SubPathCreate:       "spec.containers[1] (sidecar) volumeMounts[1] (scratch) subPath",
+				SELinuxPerContainer: "spec.containers[1] (sidecar) volumeMounts[1] (scratch) seLinuxOptions differ from spec.containers[0] (app)",
+			},
+		},
+		{
+			name: "soft subPathExpr",
+			pod: pod(func(s *v1.PodSpec) {
+				s.HostNetwork = true
+				s.Volumes = []v1.Volume{{Name: "cfg", VolumeSource: v1.VolumeSource{ConfigMap: &v1.ConfigMapVolumeSource{}}}}
+				s.Containers[0].VolumeMounts = []v1.VolumeMount{{Name: "cfg", MountPath: "/cfg", SubPathExpr: "$(POD_NAME)"}}
+			}),
+			want: map[Capability]string{SubPathCreate: "spec.containers[0] (main) volumeMounts[0] (cfg) subPathExpr"},
+		},
+		{
+			name: "annotation, and a need the spec shows first",
+			pod:  annotated(pod(func(s *v1.PodSpec) { s.HostNetwork = true; s.Containers[0].Stdin = true }), AnnotationNeeds, "attach, port-forward"),
+			want: map[Capability]string{
+				Attach:      "spec.containers[0] (main) stdin",
+				PortForward: "metadata.annotations[rktsched.io/needs]",
+			},
+		},
+	}
+	p := Default()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := map[Capability]string{}
+			for _, n := range p.Analyze(tt.pod).Needs {
+				got[n.Capability] = n.Why
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("why (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// Analyze is on the extender's and the plugin's hot path: a need shown again by another
+// container or mount builds no second Why.
+func TestRepeatedNeedsCostNothing(t *testing.T) {
+	p := Default()
+	withContainers := func(n int) *v1.Pod {
+		return pod(func(s *v1.PodSpec) {
+			s.Volumes = []v1.Volume{{Name: "scratch", VolumeSource: v1.VolumeSource{EmptyDir: &v1.EmptyDirVolumeSource{}}}}
+			s.Containers = nil
+			for i := range n {
+				s.Containers = append(s.Containers, v1.Container{Name: "c" + strconv.Itoa(i), Image: "app", Stdin: true,
+					Resources:    v1.ResourceRequirements{Limits: v1.ResourceList{"nvidia.com/gpu": resource.MustParse("1")}},
+					VolumeMounts: []v1.VolumeMount{{Name: "scratch", MountPath: "/s", SubPath: "x"}}})
+			}
+		})
+	}
+	one, five := withContainers(1), withContainers(5)
+	a1 := testing.AllocsPerRun(100, func() { p.Analyze(one) })
+	a5 := testing.AllocsPerRun(100, func() { p.Analyze(five) })
+	if a5 > a1 {
+		t.Errorf("Analyze allocates %v times for 5 containers showing the same needs, %v for 1", a5, a1)
+	}
 }

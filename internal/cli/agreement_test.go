@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"testing"
 	"time"
@@ -19,12 +21,14 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/rktsched/rktsched/extender"
 	"github.com/rktsched/rktsched/internal/cli/explain"
 	"github.com/rktsched/rktsched/internal/cli/load"
+	"github.com/rktsched/rktsched/internal/cli/nodeselect"
 	"github.com/rktsched/rktsched/internal/realistic"
 	"github.com/rktsched/rktsched/policy"
 )
@@ -32,9 +36,14 @@ import (
 // TestExplainAgreesWithExtender is the property that makes explain worth reading: for the
 // same pod, nodes and policy, `explain -o json` says a node fits exactly when the extender's
 // filter passes it, gives the very bytes of the extender's reason for every node it refuses,
-// and the scores of its prioritize answer (made relative as the extender sends them). Pods:
-// every test pod of the repository, the CLI's test pods, and 150 random ones; nodes: the e2e
-// cluster's and realistic ones; policies: the built-in and two edits.
+// and the scores of its prioritize answer (made relative as the extender sends them). It
+// lists a node under nodes exactly when the pod's nodeSelector and required node affinity
+// select it (under notSelected otherwise), and says the pod fits exactly when the extender
+// passes one of those: kube-scheduler's NodeAffinity filter runs first and asks the extender
+// about no other. Pods: every test pod of the repository, the CLI's test pods, and 150
+// random ones (some with a nodeSelector or node affinity); nodes: the e2e cluster's as the
+// labeler leaves them, and realistic ones, half of them labelled; policies: the built-in and
+// two edits.
 func TestExplainAgreesWithExtender(t *testing.T) {
 	dir := t.TempDir()
 	nodes := agreementNodes(t)
@@ -93,11 +102,29 @@ func checkAgreement(t *testing.T, what string, srv *httptest.Server, pod *v1.Pod
 		}
 	}
 	// What explain says of each node, against what the extender answered.
+	required := nodeaffinity.GetRequiredNodeAffinity(pod)
+	selected := map[string]bool{}
+	anySelectedPassed := false
+	for _, n := range nodes {
+		ok, err := required.Match(n)
+		selected[n.Name] = ok && err == nil
+		anySelectedPassed = anySelectedPassed || selected[n.Name] && passed[n.Name]
+	}
 	scoreOf := map[string]int64{}
 	seen := 0
 	fits := false
 	for _, c := range e.Classes {
+		for _, n := range c.NotSelected {
+			if selected[n] {
+				t.Errorf("%s: explain says the pod's nodeSelector/affinity leaves out %s, it selects it", what, n)
+			}
+		}
 		for _, n := range c.Nodes {
+			if !selected[n] {
+				t.Errorf("%s: explain counts %s, which the pod's nodeSelector/affinity leaves out", what, n)
+			}
+		}
+		for _, n := range slices.Concat(c.Nodes, c.NotSelected) {
 			seen++
 			scoreOf[n] = c.Score
 			reason, refused := filtered.FailedAndUnresolvableNodes[n]
@@ -109,14 +136,20 @@ func checkAgreement(t *testing.T, what string, srv *httptest.Server, pod *v1.Pod
 			case !c.Fits && reason != c.Reason:
 				t.Errorf("%s: node %s: explain's reason %q, the extender's %q", what, n, c.Reason, reason)
 			}
-			fits = fits || c.Fits
 		}
+		fits = fits || c.Fits && len(c.Nodes) > 0
 	}
 	if seen != len(nodes) {
 		t.Errorf("%s: explain lists %d nodes, the dump has %d", what, seen, len(nodes))
 	}
 	if fits != e.Fits {
 		t.Errorf("%s: fits %v, but the classes say %v", what, e.Fits, fits)
+	}
+	if e.Fits != anySelectedPassed {
+		t.Errorf("%s: fits %v, but the extender passes a node the pod's nodeSelector/affinity selects: %v", what, e.Fits, anySelectedPassed)
+	}
+	if (e.NodeSelection != "") != (nodeselect.Of(pod) != nil) {
+		t.Errorf("%s: nodeSelection %q for a pod with nodeSelector %v, affinity %v", what, e.NodeSelection, pod.Spec.NodeSelector, pod.Spec.Affinity)
 	}
 	// Prioritize: scores less the lowest, nodes at 0 not listed.
 	var prio extenderv1.HostPriorityList
@@ -190,16 +223,21 @@ func derefNodes(nodes []*v1.Node) []v1.Node {
 	return out
 }
 
-// agreementNodes are the e2e cluster's nodes, realistic ones of every class, and a
+// agreementNodes are the e2e cluster's nodes as the labeler leaves them, realistic ones of
+// every class (the even ones labelled by the built-in policy, the odd ones not yet), and a
 // containerd node.
 func agreementNodes(t *testing.T) []*v1.Node {
 	t.Helper()
-	nodes, _, err := load.Nodes([]byte(readFile(t, "testdata/nodes.yaml")), "nodes.yaml")
+	nodes, _, err := load.Nodes([]byte(readFile(t, "testdata/nodes-labelled.yaml")), "nodes-labelled.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i := range 12 {
-		nodes = append(nodes, realistic.Node(i))
+		n := realistic.Node(i)
+		if i%4 < 2 {
+			maps.Copy(n.Labels, policy.Default().Profile(n).Labels())
+		}
+		nodes = append(nodes, n)
 	}
 	nodes = append(nodes, &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: "containerd-1"},
 		Status: v1.NodeStatus{NodeInfo: v1.NodeSystemInfo{ContainerRuntimeVersion: "containerd://2.1.0"}}})
@@ -228,7 +266,8 @@ func agreementPods(t *testing.T) []*v1.Pod {
 	if err != nil || len(paths) == 0 {
 		t.Fatalf("no test pods: %v", err)
 	}
-	paths = append(paths, "testdata/mount-dne.yaml", "testdata/host-ipc-pid.yaml", "testdata/init-containers.yaml")
+	paths = append(paths, "testdata/mount-dne.yaml", "testdata/host-ipc-pid.yaml", "testdata/init-containers.yaml",
+		"testdata/affinity.yaml", "testdata/no-matching-node.yaml")
 	for _, path := range paths {
 		var pod v1.Pod
 		if err := yaml.UnmarshalStrict([]byte(readFile(t, path)), &pod); err != nil {
@@ -282,6 +321,19 @@ func randomPod(rng *rand.Rand, i int) *v1.Pod {
 			p.Annotations = map[string]string{}
 		}
 		p.Annotations[policy.AnnotationStage1Override] = []string{"coreos.com/rkt/stage1-fly:1.29.0", "coreos.com/rkt/stage1-kvm:1.29.0"}[rng.IntN(2)]
+	}
+	switch rng.IntN(6) {
+	case 0:
+		p.Spec.NodeSelector = map[string]string{policy.LabelRuntime: []string{"rkt", "docker"}[rng.IntN(2)]}
+	case 1:
+		p.Spec.NodeSelector = map[string]string{policy.LabelStage1: []string{"coreos", "kvm", "fly"}[rng.IntN(3)]}
+	case 2:
+		p.Spec.Affinity = &v1.Affinity{NodeAffinity: &v1.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: &v1.NodeSelector{
+			NodeSelectorTerms: []v1.NodeSelectorTerm{
+				{MatchExpressions: []v1.NodeSelectorRequirement{{Key: policy.CapabilityLabel(policy.Attach), Operator: v1.NodeSelectorOpNotIn, Values: []string{"false"}}}},
+				{MatchFields: []v1.NodeSelectorRequirement{{Key: "metadata.name", Operator: v1.NodeSelectorOpIn, Values: []string{"rkt-fly-1"}}}},
+			},
+		}}}
 	}
 	return p
 }

@@ -94,6 +94,15 @@ func TestGolden(t *testing.T) {
 		{"multi.txt", []string{"explain", "-f", "testdata/multi.yaml", "--builtin-policy", "--nodes", "testdata/nodes.yaml"}, "", ExitOK},
 		{"multi.json", []string{"explain", "-f", "testdata/multi.yaml", "--policy", "testdata/edited-policy.yaml", "-o", "json"}, "", ExitOK},
 		{"typo-capability.txt", []string{"explain", "-f", pods + "typo-capability.yaml", "--builtin-policy", "-n", "team-a"}, "", ExitNo},
+		// A nodeSelector or required node affinity leaves nodes out before rktsched is asked:
+		// gpu-on-rkt's picks the rkt nodes, none of which runs GPUs, and not the docker ones
+		// that would; per class it is not applied.
+		{"gpu-on-rkt-nodes.txt", []string{"explain", "-f", pods + "gpu-on-rkt.yaml", "--builtin-policy", "--nodes", "testdata/nodes-labelled.yaml"}, "", ExitNo},
+		{"gpu-on-rkt-nodes.json", []string{"explain", "-f", pods + "gpu-on-rkt.yaml", "--builtin-policy", "--nodes", "testdata/nodes-labelled.yaml", "-o", "json"}, "", ExitNo},
+		{"gpu-on-rkt-classes.txt", []string{"explain", "-f", pods + "gpu-on-rkt.yaml", "--builtin-policy"}, "", ExitOK},
+		{"affinity-wide.txt", []string{"explain", "-f", "testdata/affinity.yaml", "--builtin-policy", "--nodes", "testdata/nodes-labelled.yaml", "-o", "wide"}, "", ExitNo},
+		{"stage1-override-nodes.txt", []string{"explain", "-f", pods + "stage1-override.yaml", "--builtin-policy", "--nodes", "testdata/nodes-labelled.yaml"}, "", ExitOK},
+		{"no-matching-node.txt", []string{"explain", "-f", "testdata/no-matching-node.yaml", "--builtin-policy", "--nodes", "testdata/nodes-labelled.yaml"}, "", ExitNo},
 		// A bad policy: validate says why with the field and line (exit 1), explain refuses it (exit 3).
 		{"validate-bad.txt", []string{"validate", "-f", "testdata/bad-policy.yaml"}, "", ExitNo},
 		{"validate-bad.json", []string{"validate", "-f", "testdata/bad-policy.yaml", "-o", "json"}, "", ExitNo},

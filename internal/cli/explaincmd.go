@@ -29,7 +29,9 @@ The pod: -f FILE (YAML or JSON, several documents or a List give several answers
 stdin), or TYPE/NAME from the cluster (TYPE alone: every one in the namespace, for pods the
 Pending ones; -A for every namespace).
 The nodes: --nodes FILE (kubectl get nodes -o yaml), else the cluster's when anything else
-comes from the cluster, else one row per node class of the policy (or --per-class).
+comes from the cluster, else one row per node class of the policy (or --per-class). On nodes,
+only those the pod's nodeSelector and required node affinity select count, as kube-scheduler
+asks rktsched about no other; per class they are not applied.
 The policy: --policy FILE, --builtin-policy, else the live ConfigMap.
 
 Exit code 0 when every pod fits somewhere, 1 when one fits nowhere.`,
@@ -125,14 +127,14 @@ func runExplain(cmd *cobra.Command, o *Options, eo *explainOptions, args []strin
 		}
 	}
 	in := explain.Input{Policy: p.Policy, Document: p.Document, Nodes: nodes}
-	var byClass [][]string
+	var classified *explain.Classified
 	if nodes != nil {
-		byClass = explain.Classify(p.Policy, nodes)
+		classified = explain.Classify(p.Policy, nodes)
 	}
 	answers := make([]*explain.Explanation, len(subjects))
 	fitsAll := true
 	for i, s := range subjects {
-		answers[i] = explain.ExplainClassified(s.Pod, s.Ref(), s.Kind, in, byClass)
+		answers[i] = explain.ExplainClassified(s.Pod, s.Ref(), s.Kind, in, classified)
 		fitsAll = fitsAll && answers[i].Fits
 	}
 	if err := render.Explanations(o.Streams.Out, eo.output, p.Source, answers); err != nil {

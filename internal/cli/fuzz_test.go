@@ -17,7 +17,7 @@ import (
 // (several documents, Lists, workloads), judging each pod per class and on nodes, and
 // writing the table and the JSON. Whatever the input, it must not panic, an error must be
 // an error (no answer), and every answer must be consistent: it fits exactly when a class
-// with nodes fits, each refusing class has the extender's reason, and its JSON reads back
+// with nodes that the pod's nodeSelector/affinity selects fits, each refusing class has the extender's reason, and its JSON reads back
 // as the same answer. The seed corpus is testdata/fuzz/FuzzExplainFile plus the CLI's test
 // files.
 func FuzzExplainFile(f *testing.F) {
@@ -31,17 +31,17 @@ func FuzzExplainFile(f *testing.F) {
 			f.Add(data)
 		}
 	}
-	data, err := os.ReadFile("testdata/nodes.yaml")
+	data, err := os.ReadFile("testdata/nodes-labelled.yaml")
 	if err != nil {
 		f.Fatal(err)
 	}
-	nodes, _, err := load.Nodes(data, "nodes.yaml")
+	nodes, _, err := load.Nodes(data, "nodes-labelled.yaml")
 	if err != nil {
 		f.Fatal(err)
 	}
 	p := policy.Default()
 	in := explain.Input{Policy: p, Document: policy.DefaultDocument(), Nodes: nodes}
-	byClass := explain.Classify(p, nodes)
+	classified := explain.Classify(p, nodes)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		subjects, _, err := load.Subjects(data, "fuzz.yaml", "default")
 		if err != nil {
@@ -54,7 +54,7 @@ func FuzzExplainFile(f *testing.F) {
 			if s.Pod == nil {
 				t.Fatalf("%s: no pod", s.Where)
 			}
-			for _, classes := range [][][]string{nil, byClass} {
+			for _, classes := range []*explain.Classified{nil, classified} {
 				e := explain.ExplainClassified(s.Pod, s.Ref(), s.Kind, in, classes)
 				checkExplanation(t, p, e)
 				var table, js bytes.Buffer
@@ -85,8 +85,11 @@ func checkExplanation(t *testing.T, p *policy.Policy, e *explain.Explanation) {
 		if c.Nodes == nil || c.Missing == nil || c.Degraded == nil {
 			t.Fatalf("class %s has a null list", c.Class)
 		}
-		if !e.PerClass && len(c.Nodes) == 0 {
+		if !e.PerClass && len(c.Nodes)+len(c.NotSelected) == 0 {
 			t.Fatalf("class %s listed without nodes", c.Class)
+		}
+		if len(c.NotSelected) > 0 && (e.PerClass || e.NodeSelection == "") {
+			t.Fatalf("class %s: nodes not selected (%v) by a pod without a nodeSelector/affinity (%q) or judged per class (%v)", c.Class, c.NotSelected, e.NodeSelection, e.PerClass)
 		}
 		if c.Fits != (c.Reason == "") {
 			t.Fatalf("class %s: fits %v with reason %q", c.Class, c.Fits, c.Reason)
@@ -94,7 +97,7 @@ func checkExplanation(t *testing.T, p *policy.Policy, e *explain.Explanation) {
 		if c.Score < 0 || c.Score > policy.MaxScore || (!c.Fits && c.Score != 0) {
 			t.Fatalf("class %s: score %d (fits %v)", c.Class, c.Score, c.Fits)
 		}
-		fits = fits || c.Fits
+		fits = fits || c.Fits && (e.PerClass || len(c.Nodes) > 0)
 	}
 	if fits != e.Fits {
 		t.Fatalf("fits %v, the classes say %v", e.Fits, fits)

@@ -168,8 +168,12 @@ func (d *demo) run(ctx context.Context) (err error) {
 	return nil
 }
 
-// explainPod is the Pending pod the demo explains with kubectl rktsched.
-const explainPod = "typo-capability"
+// explainPod is the Pending pod the demo explains with kubectl rktsched: gpu-on-rkt, whose
+// nodeSelector picks the four rkt nodes (docker-1 and docker-gpu-1 left out). Of those only
+// rkt-coreos-1 has a GPU, so it is the one kube-scheduler asks rktsched about, and rktsched
+// refuses it: "rkt stage1-coreos lacks gpu". explain shows the selection (4 of 6 nodes) and
+// that no selected node fits, and exits 1.
+const explainPod = "gpu-on-rkt"
 
 // explain prints `kubectl rktsched explain pod/NAME` of a Pending pod, run from the built
 // binary as an operator would: the pod, the nodes and the policy ConfigMap from the cluster.

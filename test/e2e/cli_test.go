@@ -72,8 +72,9 @@ func testCLI(ctx context.Context, t *testing.T, e *env) {
 		wantCode int
 	}{
 		{typo, "names unknown capabilities: typo-capability", 1},
-		// Docker nodes fit it, but its nodeSelector leaves only coreos nodes.
-		{initCoreos, "rkt stage1-coreos lacks init-containers", 0},
+		// Docker nodes would fit it, but its nodeSelector leaves only coreos nodes, and
+		// explain counts only those: exit 1 (fits nowhere), as kube-scheduler finds.
+		{initCoreos, "rkt stage1-coreos lacks init-containers", 1},
 	} {
 		o, err := waitForReason(ctx, e, ns, tc.pod.Name, tc.reason)
 		if err != nil {
@@ -97,8 +98,16 @@ func testCLI(ctx context.Context, t *testing.T, e *env) {
 		perReason := map[string]int{}
 		for _, c := range ex.Classes {
 			for _, n := range c.Nodes {
+				if !selected[n] {
+					t.Errorf("explain pod/%s counts node %s, which its nodeSelector leaves out", tc.pod.Name, n)
+				}
 				if selected[n] && !c.Fits {
 					perReason[c.Reason]++
+				}
+			}
+			for _, n := range c.NotSelected {
+				if selected[n] {
+					t.Errorf("explain pod/%s says its nodeSelector leaves out node %s, which it selects", tc.pod.Name, n)
 				}
 			}
 		}

@@ -9,8 +9,8 @@ import (
 	"strings"
 
 	v1 "k8s.io/api/core/v1"
-	"k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
 
+	"github.com/rktsched/rktsched/internal/cli/nodeselect"
 	"github.com/rktsched/rktsched/policy"
 )
 
@@ -133,8 +133,8 @@ func Diff(old, new *policy.Policy, nodes []*v1.Node, pods []*v1.Pod) *Result {
 		default:
 			oa, na := old.Analyze(pod), new.Analyze(pod)
 			oc, nc := oldCount, newCount
-			if selective(pod) {
-				oc, nc = selectedCounts(old, new, pod, nodes)
+			if sel := nodeselect.Of(pod); sel != nil {
+				oc, nc = selectedCounts(old, new, sel, nodes)
 			}
 			before, _ := fitting(old, oa, oc)
 			after, accepting := fitting(new, na, nc)
@@ -152,20 +152,12 @@ func Diff(old, new *policy.Policy, nodes []*v1.Node, pods []*v1.Pod) *Result {
 	return r
 }
 
-// selective reports whether the pod's nodeSelector or required node affinity narrows the
-// nodes it may go to: kube-scheduler asks the extender only about those.
-func selective(pod *v1.Pod) bool {
-	a := pod.Spec.Affinity
-	return len(pod.Spec.NodeSelector) > 0 || a != nil && a.NodeAffinity != nil && a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution != nil
-}
-
 // selectedCounts counts by class, under each policy, the nodes the pod's nodeSelector and
-// required node affinity let it go to.
-func selectedCounts(old, new *policy.Policy, pod *v1.Pod, nodes []*v1.Node) (oldCount, newCount []int) {
+// required node affinity let it go to: kube-scheduler asks the extender only about those.
+func selectedCounts(old, new *policy.Policy, sel *nodeselect.Selector, nodes []*v1.Node) (oldCount, newCount []int) {
 	oldCount, newCount = make([]int, len(old.Classes())), make([]int, len(new.Classes()))
-	required := nodeaffinity.GetRequiredNodeAffinity(pod)
 	for _, n := range nodes {
-		if ok, err := required.Match(n); err != nil || !ok {
+		if !sel.Matches(n) {
 			continue
 		}
 		oldCount[old.Profile(n).Class.ID]++

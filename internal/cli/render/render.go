@@ -13,6 +13,7 @@ import (
 
 	"github.com/rktsched/rktsched/internal/cli/explain"
 	"github.com/rktsched/rktsched/internal/cli/policydiff"
+	"github.com/rktsched/rktsched/policy"
 )
 
 // Formats are the values of -o.
@@ -97,11 +98,13 @@ func yesNo(b bool) string {
 
 func explanationTable(w io.Writer, wide bool, policySource string, e *explain.Explanation) error {
 	fmt.Fprintf(w, "%s %s   policy %s (%s)\n", e.Kind, e.Pod, e.PolicyDigest, policySource)
-	total, fit := 0, 0
+	selective := e.NodeSelection != ""
+	selected, total := e.Selected()
+	fit, notSelected := 0, 0
 	var fitting []string
 	for _, c := range e.Classes {
-		total += len(c.Nodes)
-		if c.Fits {
+		notSelected += len(c.NotSelected)
+		if c.Fits && e.Considered(&c) {
 			fit += len(c.Nodes)
 			fitting = append(fitting, c.Class)
 		}
@@ -111,14 +114,33 @@ func explanationTable(w io.Writer, wide bool, policySource string, e *explain.Ex
 		fmt.Fprintf(w, "fits: yes, on nodes of class %s (judged per class: no nodes given)\n", strings.Join(fitting, ", "))
 	case e.PerClass:
 		fmt.Fprintf(w, "fits: no class of the policy (judged per class: no nodes given)\n")
+	case e.Fits && selective:
+		fmt.Fprintf(w, "fits: yes, on %d of the %d selected nodes (%s)\n", fit, selected, strings.Join(fitting, ", "))
 	case e.Fits:
 		fmt.Fprintf(w, "fits: yes, on %d of %d nodes (%s)\n", fit, total, strings.Join(fitting, ", "))
+	case selective && selected == 0 && total > 0:
+		fmt.Fprintf(w, "fits: no node: the pod's nodeSelector/affinity selects none of the %d (rktsched is never asked)\n", total)
+	case selective:
+		fmt.Fprintf(w, "fits: no node of the %d selected\n", selected)
 	default:
 		fmt.Fprintf(w, "fits: no node of the %d\n", total)
 	}
+	switch {
+	case selective && e.PerClass:
+		fmt.Fprintf(w, "nodeSelector/affinity: not applied, judged per class (classes have no labels): %s\n", e.NodeSelection)
+	case selective && notSelected > 0 && selected > 0:
+		fmt.Fprintf(w, "nodeSelector/affinity: %d of %d nodes selected (%s); kube-scheduler does not ask rktsched about the other %d\n",
+			selected, total, e.NodeSelection, notSelected)
+	case selective:
+		fmt.Fprintf(w, "nodeSelector/affinity: %d of %d nodes selected (%s)\n", selected, total, e.NodeSelection)
+	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	head := "CLASS\tRUNTIME\tSTAGE1\tNODES\tFITS\tSCORE\tMISSING\tDEGRADED"
+	head := "CLASS\tRUNTIME\tSTAGE1\tNODES"
+	if notSelected > 0 {
+		head += "\tNOT SELECTED"
+	}
+	head += "\tFITS\tSCORE\tMISSING\tDEGRADED"
 	if wide {
 		head += "\tNODE NAMES"
 	}
@@ -128,10 +150,16 @@ func explanationTable(w io.Writer, wide bool, policySource string, e *explain.Ex
 		if !e.PerClass {
 			count = fmt.Sprint(len(c.Nodes))
 		}
+		if notSelected > 0 {
+			count += fmt.Sprintf("\t%d", len(c.NotSelected))
+		}
 		row := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s", c.Class, c.Runtime, orDash(c.Stage1), count,
 			yesNo(c.Fits), c.Score, orDash(strings.Join(c.Missing, ", ")), orDash(strings.Join(c.Degraded, ", ")))
 		if wide {
 			row += "\t" + orDash(strings.Join(c.Nodes, ","))
+			if len(c.NotSelected) > 0 {
+				row += " (not selected: " + strings.Join(c.NotSelected, ",") + ")"
+			}
 		}
 		fmt.Fprintln(tw, row)
 	}
@@ -155,7 +183,7 @@ func explanationTable(w io.Writer, wide bool, policySource string, e *explain.Ex
 			fmt.Fprintf(tw, "  %s\t%s\n", name, n.Why)
 		}
 		for _, u := range e.UnknownNeeds {
-			fmt.Fprintf(tw, "  %s (unknown)\tannotation rktsched.io/needs\n", u)
+			fmt.Fprintf(tw, "  %s (unknown)\tmetadata.annotations[%s]\n", u, policy.AnnotationNeeds)
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -165,7 +193,7 @@ func explanationTable(w io.Writer, wide bool, policySource string, e *explain.Ex
 	var reasons []string
 	classesOf := map[string][]string{}
 	for _, c := range e.Classes {
-		if c.Reason == "" {
+		if c.Reason == "" || !e.Considered(&c) {
 			continue
 		}
 		if _, ok := classesOf[c.Reason]; !ok {
