@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -28,7 +29,7 @@ func Poll(ctx context.Context, timeout time.Duration, check func(context.Context
 			return perm.err
 		}
 		// A check cut short by the deadline says less than the one before it.
-		if last == nil || ctx.Err() == nil {
+		if last == nil || ctx.Err() == nil && !cutShort(err) {
 			last = err
 		}
 		select {
@@ -37,6 +38,13 @@ func Poll(ctx context.Context, timeout time.Duration, check func(context.Context
 		case <-tick.C:
 		}
 	}
+}
+
+// cutShort reports whether err only says the deadline is near: client-go's rate limiter
+// refuses to wait past it ("rate: Wait(n=1) would exceed context deadline") before the
+// context itself has ended.
+func cutShort(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "would exceed context deadline")
 }
 
 // Permanent marks an error that stops Poll at once.

@@ -81,7 +81,9 @@ func StartServiceRoutes(ctx context.Context, c *Cluster) (*ServiceRoutes, error)
 // Route routes the Service namespace/name from now on, its rules in force when it returns.
 func (r *ServiceRoutes) Route(ctx context.Context, namespace, name string) error {
 	r.mu.Lock()
-	r.services = append(r.services, types.NamespacedName{Namespace: namespace, Name: name})
+	if s := (types.NamespacedName{Namespace: namespace, Name: name}); !slices.Contains(r.services, s) {
+		r.services = append(r.services, s)
+	}
 	r.mu.Unlock()
 	return r.sync(ctx)
 }

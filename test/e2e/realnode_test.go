@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -16,6 +17,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
@@ -103,9 +105,11 @@ func TestRealNode(t *testing.T) {
 		{"shipped manifests run on the real node", testRealManifests, true},
 		{"the real node is labelled from what its kubelet reports", testRealLabels, true},
 		{"kube-scheduler calls the extender pods through their Service", testRealPlacement, true},
+		{"the chart's rendered output in place of manifests/, for real", testRealChart, true},
 		{"a pod the policy lets onto the real node runs to completion", testRealPodRuns, false},
 		{"extender pods deleted: their replacements stay Pending", testRealDeadlock, false},
-		{"the sidecar static pod ends the deadlock and survives its extender's death", testRealSidecar, false},
+		{"the sidecar static pod ends the deadlock and survives its extender's death", testRealSidecar, true},
+		{"rktsched-scheduler as the shipped second-scheduler Deployment", testRealSecondScheduler, false},
 	}
 	for _, s := range steps {
 		if !t.Run(s.name, func(t *testing.T) { s.run(ctx, t, e) }) && s.critical {
@@ -119,25 +123,90 @@ func TestRealNode(t *testing.T) {
 // before it is pointed at the extender). Both Deployments become Available on the real node,
 // their containers run as 65532 on a read-only root filesystem.
 func testRealManifests(ctx context.Context, t *testing.T, e *realEnv) {
+	boot := startBootstrapScheduler(ctx, t, e)
+	defer boot.Stop(5 * time.Second)
+	testManifests(ctx, t, e.env)
+	checkRunning(ctx, t, e, labelerApp, extenderApp)
+	checkNoForbidden(ctx, t, e, labelerApp)
+	checkNoForbidden(ctx, t, e, extenderApp)
+}
+
+// startBootstrapScheduler runs a kube-scheduler without extender: what places rktsched's own
+// pods before any scheduler calls the extender.
+func startBootstrapScheduler(ctx context.Context, t *testing.T, e *realEnv) *cluster.Component {
+	t.Helper()
 	boot, err := e.c.StartSchedulerConfig(ctx, "kube-scheduler-bootstrap", []byte(fmt.Sprintf(
 		"apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\nclientConnection:\n  kubeconfig: %s\nleaderElection:\n  leaderElect: false\n",
 		e.c.SchedulerKubeconfig())))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer boot.Stop(5 * time.Second)
-	testManifests(ctx, t, e.env)
-	for _, name := range []string{labelerApp, extenderApp} {
+	return boot
+}
+
+// checkRunning waits until the Deployments are Available, every pod of theirs on the real
+// node, and checks their containers' restricted securityContext from the host.
+func checkRunning(ctx context.Context, t *testing.T, e *realEnv, apps ...string) {
+	t.Helper()
+	for _, name := range apps {
 		waitAvailable(ctx, t, e, name, 90*time.Second)
 	}
-	for _, name := range []string{labelerApp, extenderApp} {
-		pods := appPods(ctx, t, e, name)
-		for _, p := range pods {
+	for _, name := range apps {
+		for _, p := range appPods(ctx, t, e, name) {
 			if p.Spec.NodeName != cluster.RealNodeName {
 				t.Errorf("pod %s runs on %q, want %s", p.Name, p.Spec.NodeName, cluster.RealNodeName)
 			}
 		}
 		checkRestricted(t, "/ko-app/"+name)
+	}
+}
+
+// checkNoForbidden fails if a container of the app's pods logged an RBAC refusal: the shipped
+// RBAC must grant everything the binary asks for.
+func checkNoForbidden(ctx context.Context, t *testing.T, e *realEnv, app string) {
+	t.Helper()
+	for _, p := range appPods(ctx, t, e, app) {
+		out, err := e.c.Kubectl(ctx, "logs", "-n", p.Namespace, p.Name, "--all-containers")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(out, "\n") {
+			if strings.Contains(line, "is forbidden") {
+				t.Errorf("pod %s: %s", p.Name, line)
+				break
+			}
+		}
+	}
+}
+
+// onlyRealNode runs fn with every fake node cordoned and the real node untainted, so that the
+// pods fn creates, which must run, go to the real node; then puts both back.
+func onlyRealNode(ctx context.Context, t *testing.T, e *realEnv, fn func()) {
+	t.Helper()
+	cordon := func(on bool) {
+		list, err := e.c.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range list.Items {
+			n := &list.Items[i]
+			if n.Name == cluster.RealNodeName || n.Spec.Unschedulable == on {
+				continue
+			}
+			n.Spec.Unschedulable = on
+			if _, err := e.c.Client.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	cordon(true)
+	if err := setTaint(ctx, e, false); err != nil {
+		t.Fatal(err)
+	}
+	fn()
+	cordon(false)
+	if err := setTaint(ctx, e, true); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -284,6 +353,19 @@ func testRealLabels(ctx context.Context, t *testing.T, e *realEnv) {
 // is the extender Service's ClusterIP (there is no cluster DNS), places the caveat pods on the
 // fake nodes exactly as in the process-based suite, and the extender pods served it.
 func testRealPlacement(ctx context.Context, t *testing.T, e *realEnv) {
+	if err := setTaint(ctx, e, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.c.CreateNodes(ctx, cluster.MixedNodes()); err != nil {
+		t.Fatal(err)
+	}
+	placeThroughService(ctx, t, e, "real-node-placement")
+}
+
+// placeThroughService runs kube-scheduler (the shipped configuration) against the extender
+// Service's ClusterIP and checks the caveat pods are placed as expected in namespace, by the
+// extender pods.
+func placeThroughService(ctx context.Context, t *testing.T, e *realEnv, namespace string) {
 	svc, err := e.c.Client.CoreV1().Services(policysource.DefaultNamespace).Get(ctx, extenderApp, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -304,15 +386,9 @@ func testRealPlacement(ctx context.Context, t *testing.T, e *realEnv) {
 	if e.scheduler, err = e.c.StartScheduler(ctx, e.root, url, true); err != nil {
 		t.Fatal(err)
 	}
-	if err := setTaint(ctx, e, true); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.c.CreateNodes(ctx, cluster.MixedNodes()); err != nil {
-		t.Fatal(err)
-	}
 	waitForLabels(ctx, t, e.env, policy.Default(), 60*time.Second)
 	before := extenderRequests(ctx, t, e)
-	testPlacement(ctx, t, e.env, "real-node-placement")
+	testPlacement(ctx, t, e.env, namespace)
 	if after := extenderRequests(ctx, t, e); after <= before {
 		t.Errorf("the extender pods served %v requests before the placement and %v after", before, after)
 	}
@@ -563,7 +639,7 @@ func testRealSidecar(ctx context.Context, t *testing.T, e *realEnv) {
 		t.Fatal(err)
 	}
 	const before = "sidecar-pending-before"
-	pending := createCaveatPods(ctx, t, e, before)
+	pending := createCaveatPods(ctx, t, e, before, nil)
 
 	// /etc/kubernetes as kubeadm fills it, in the node's directory: scheduler.conf and the
 	// sidecar configuration copied where its README says.
@@ -605,7 +681,7 @@ func testRealSidecar(ctx context.Context, t *testing.T, e *realEnv) {
 		t.Fatal(err)
 	}
 	const after = "sidecar-after-kill"
-	next := createCaveatPods(ctx, t, e, after)
+	next := createCaveatPods(ctx, t, e, after, nil)
 	restarted := waitMirrorReady(ctx, t, e, 1)
 	if restarted.UID != mirror.UID {
 		t.Errorf("the static pod was replaced (uid %s, then %s): the extender should restart in place", mirror.UID, restarted.UID)
@@ -613,8 +689,10 @@ func testRealSidecar(ctx context.Context, t *testing.T, e *realEnv) {
 	waitForExpectations(ctx, t, e.env, after, next, 90*time.Second)
 }
 
-// createCaveatPods creates every caveat pod in a new namespace and returns them.
-func createCaveatPods(ctx context.Context, t *testing.T, e *realEnv, namespace string) []*v1.Pod {
+// createCaveatPods creates every caveat pod in a new namespace (changed by mutate, if set)
+// and returns them; they are deleted when the (sub)test ends, so that the GPUs they hold on
+// the fake nodes are free for the next.
+func createCaveatPods(ctx context.Context, t *testing.T, e *realEnv, namespace string, mutate func(...*v1.Pod) []*v1.Pod) []*v1.Pod {
 	t.Helper()
 	if err := e.c.EnsureNamespace(ctx, namespace); err != nil {
 		t.Fatal(err)
@@ -623,6 +701,10 @@ func createCaveatPods(ctx context.Context, t *testing.T, e *realEnv, namespace s
 	for _, pf := range e.pods {
 		pods = append(pods, pf.Pod)
 	}
+	if mutate != nil {
+		pods = mutate(pods...)
+	}
+	t.Cleanup(func() { deletePods(ctx, t, e.env, namespace) })
 	if err := e.c.CreatePods(ctx, namespace, pods); err != nil {
 		t.Fatal(err)
 	}
@@ -732,4 +814,103 @@ func containerNames(p *v1.Pod) []string {
 		out = append(out, c.Name)
 	}
 	return out
+}
+
+// testRealChart replaces the manifests/ install with the chart's rendered output (helm
+// template, the default values, release rktsched in rktsched-system): its labeler and
+// extender run on the real node, and kube-scheduler places the caveat pods through the
+// chart's extender Service.
+func testRealChart(ctx context.Context, t *testing.T, e *realEnv) {
+	e.scheduler.Stop(5 * time.Second)
+	ns := policysource.DefaultNamespace
+	if _, err := e.c.Kubectl(ctx, "delete", "-k", filepath.Join(e.root, "manifests"), "--wait=true", "--timeout=90s"); err != nil {
+		t.Fatal(err)
+	}
+	if err := cluster.Poll(ctx, 90*time.Second, func(ctx context.Context) error {
+		_, err := e.c.Client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("namespace %s still there (%v)", ns, err)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	helm := os.Getenv("RKTSCHED_HELM")
+	if helm == "" {
+		t.Fatal("RKTSCHED_HELM is not set: make e2e passes bin/helm")
+	}
+	rendered, err := exec.CommandContext(ctx, helm, "template", "rktsched", filepath.Join(e.root, "charts", "rktsched"), "--namespace", ns).Output()
+	if err != nil {
+		t.Fatalf("helm template: %v", err)
+	}
+	chartFile := filepath.Join(e.node.Dir, "chart.yaml")
+	if err := os.WriteFile(chartFile, rendered, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.c.Kubectl(ctx, "apply", "-f", filepath.Join(e.root, "manifests", "namespace.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	boot := startBootstrapScheduler(ctx, t, e)
+	onlyRealNode(ctx, t, e, func() {
+		out, err := e.c.Kubectl(ctx, "apply", "-f", chartFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(out, "Warning") {
+			t.Errorf("kubectl apply of the chart warned:\n%s", out)
+		}
+		checkRunning(ctx, t, e, labelerApp, extenderApp)
+	})
+	boot.Stop(5 * time.Second)
+	for _, p := range appPods(ctx, t, e, extenderApp) {
+		if p.Labels["app.kubernetes.io/managed-by"] != "Helm" {
+			t.Errorf("extender pod %s is not the chart's (labels %v)", p.Name, p.Labels)
+		}
+	}
+	placeThroughService(ctx, t, e, "real-node-chart")
+	checkNoForbidden(ctx, t, e, labelerApp)
+	checkNoForbidden(ctx, t, e, extenderApp)
+}
+
+// testRealSecondScheduler: manifests/second-scheduler applied as shipped, its Deployment runs
+// on the real node (placed by the sidecar kube-scheduler), takes its Lease from inside the
+// cluster, and places the caveat pods that name it as expected.
+func testRealSecondScheduler(ctx context.Context, t *testing.T, e *realEnv) {
+	onlyRealNode(ctx, t, e, func() {
+		out, err := e.c.Kubectl(ctx, "apply", "-k", filepath.Join(e.root, "manifests", "second-scheduler"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("kubectl apply -k manifests/second-scheduler:\n%s", out)
+		checkRunning(ctx, t, e, secondScheduler)
+	})
+	err := cluster.Poll(ctx, 60*time.Second, func(ctx context.Context) error {
+		lease, err := e.c.Client.CoordinationV1().Leases(policysource.DefaultNamespace).Get(ctx, secondScheduler, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if holder := ptr.Deref(lease.Spec.HolderIdentity, ""); !strings.HasPrefix(holder, secondScheduler+"-") {
+			return fmt.Errorf("Lease %s held by %q, want one of its pods", secondScheduler, holder)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkNoForbidden(ctx, t, e, secondScheduler)
+	const ns = "real-node-second-scheduler"
+	pods := createCaveatPods(ctx, t, e, ns, ours)
+	waitForExpectations(ctx, t, e.env, ns, pods, 90*time.Second)
+	for _, p := range pods {
+		if Expectations[p.Name].Nodes == nil {
+			continue
+		}
+		by, err := scheduledBy(ctx, e.env, ns, p.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if by != secondScheduler {
+			t.Errorf("pod %s was scheduled by %q, want %s", p.Name, by, secondScheduler)
+		}
+	}
 }
