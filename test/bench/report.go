@@ -92,6 +92,25 @@ func report(o options, runs []runResult, hb heartbeatResult, mem memoryResult) {
 	if len(rates[noopMode]) > 0 {
 		fmt.Printf("RATIO sched/noop %.2f\n", median(ratios[noopMode]))
 	}
+	if len(rates[affinityMode]) > 0 {
+		fmt.Printf("RATIO sched/affinity %.2f\n", median(ratios[affinityMode]))
+		if len(rates[pluginMode]) > 0 {
+			fmt.Printf("RATIO affinity/plugin %.2f\n", median(pairRatios(runs, pluginMode, affinityMode)))
+		}
+	}
+}
+
+// pairRatios is, per round, the pods/s of mode m over that of mode base.
+func pairRatios(runs []runResult, m, base mode) []float64 {
+	var out []float64
+	for _, r := range runs {
+		for _, b := range runs {
+			if r.mode == m && b.mode == base && r.round == b.round {
+				out = append(out, r.podsPerSecond()/b.podsPerSecond())
+			}
+		}
+	}
+	return out
 }
 
 func missed(met bool) string {

@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/rktsched/rktsched/internal/realistic"
+	"github.com/rktsched/rktsched/policy"
 	"github.com/rktsched/rktsched/test/cluster"
 )
 
@@ -68,4 +69,23 @@ func benchPod(i int) *v1.Pod {
 	}
 	p.Name = fmt.Sprintf("%s-%05d", kind, i)
 	return p
+}
+
+// hardNeedsAsAffinity is a copy of pod that asks, by a required node affinity, for the
+// capability label of every need that filters under p: the nodes rktsched would refuse, refused
+// by kube-scheduler's NodeAffinity plugin instead.
+func hardNeedsAsAffinity(p *policy.Policy, pod *v1.Pod) *v1.Pod {
+	out := pod.DeepCopy()
+	var exprs []v1.NodeSelectorRequirement
+	for _, n := range p.Analyze(pod).Needs {
+		if !n.Soft && p.Action(n.Capability) == policy.ActionFilter {
+			exprs = append(exprs, v1.NodeSelectorRequirement{Key: policy.CapabilityLabel(n.Capability), Operator: v1.NodeSelectorOpIn, Values: []string{"true"}})
+		}
+	}
+	if len(exprs) > 0 {
+		out.Spec.Affinity = &v1.Affinity{NodeAffinity: &v1.NodeAffinity{
+			RequiredDuringSchedulingIgnoredDuringExecution: &v1.NodeSelector{NodeSelectorTerms: []v1.NodeSelectorTerm{{MatchExpressions: exprs}}},
+		}}
+	}
+	return out
 }

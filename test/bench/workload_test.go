@@ -1,10 +1,12 @@
 package main
 
 import (
+	"maps"
 	"testing"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
 
 	"github.com/rktsched/rktsched/policy"
 	"github.com/rktsched/rktsched/test/cluster"
@@ -70,6 +72,32 @@ func TestParseModes(t *testing.T) {
 	for _, bad := range []string{"", "names,none", "none,fast"} {
 		if _, err := parseModes(bad); err == nil {
 			t.Errorf("parseModes(%q) accepted", bad)
+		}
+	}
+}
+
+// The affinity mode's pods are refused by NodeAffinity on exactly the labelled nodes the
+// policy refuses them.
+func TestHardNeedsAsAffinity(t *testing.T) {
+	p := policy.Default()
+	var nodes []*v1.Node
+	for i := range 40 {
+		n := benchNode(i)
+		maps.Copy(n.Labels, p.Profile(n).Labels())
+		nodes = append(nodes, n)
+	}
+	for i := range 20 {
+		pod := benchPod(i)
+		a := p.Analyze(pod)
+		required := nodeaffinity.GetRequiredNodeAffinity(hardNeedsAsAffinity(p, pod))
+		for _, n := range nodes {
+			match, err := required.Match(n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fits := a.Verdict(p.Profile(n).Class).Fits; match != fits {
+				t.Errorf("pod %s on node %s: affinity matches %v, the policy says fits %v", pod.Name, n.Name, match, fits)
+			}
 		}
 	}
 }
