@@ -39,6 +39,19 @@ func renameOver(t *testing.T, path, doc string) {
 	}
 }
 
+// loadedWatcher writes doc to path, loads it into a new store as a binary's start does, and
+// returns the store and a FileWatcher of path that is not started (tests call its reads).
+func loadedWatcher(t *testing.T, path, doc string, rec record.EventRecorder) (*policy.Store, *FileWatcher) {
+	t.Helper()
+	write(t, path, doc)
+	p, err := LoadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := NewStore(p)
+	return store, NewFileWatcher(path, store, rec)
+}
+
 // startFile opens the source of the policy file at path and starts it.
 func startFile(t *testing.T, path string) (*Source, *record.FakeRecorder, chan *policy.Policy) {
 	t.Helper()
@@ -176,14 +189,8 @@ func TestFileBadThenGood(t *testing.T) {
 func TestFileSameRejectionReportedOnce(t *testing.T) {
 	a, _, _ := docs(t)
 	path := filepath.Join(t.TempDir(), "policy.yaml")
-	write(t, path, a)
-	p, err := LoadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := NewStore(p)
 	rec := record.NewFakeRecorder(10)
-	w := NewFileWatcher(path, store, rec)
+	store, w := loadedWatcher(t, path, a, rec)
 	ctx := context.Background()
 	write(t, path, "apiVersion: v2\n")
 	for range 3 {
@@ -215,14 +222,8 @@ func TestFileSameRejectionReportedOnce(t *testing.T) {
 // document it sees is read again before it is rejected, and the write in between wins.
 func TestFileHalfWrittenReadIsNotRejected(t *testing.T) {
 	a, b, _ := docs(t)
-	path := filepath.Join(t.TempDir(), "policy.yaml")
-	write(t, path, a)
-	p, err := LoadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := NewStore(p)
-	w := NewFileWatcher(path, store, nil)
+	store, w := loadedWatcher(t, filepath.Join(t.TempDir(), "policy.yaml"), a, nil)
+	path := w.path
 	ctx := context.Background()
 
 	write(t, path, "") // truncated, not yet written

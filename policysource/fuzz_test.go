@@ -25,15 +25,8 @@ func FuzzFileReload(f *testing.F) {
 	// the reload itself.
 	path := filepath.Join(f.TempDir(), "policy.yaml")
 	f.Fuzz(func(t *testing.T, first, second []byte, ops byte) {
-		if err := os.WriteFile(path, good, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		p, err := LoadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		store := NewStore(p)
-		w := NewFileWatcher(path, store, nil)
+		store, w := loadedWatcher(t, path, string(good), nil)
+		var err error
 		ctx := context.Background()
 		// What the watcher should remember: the bad content last rejected, and bad content
 		// read once by the loop and not yet rejected.
