@@ -13,7 +13,8 @@ import (
 )
 
 // MetricSum scrapes url/metrics and returns the sum of every sample of the named metric
-// (over all its label sets), and whether the metric was there at all.
+// (over all its label sets), and whether the metric was there at all. name may end in the
+// first labels of the samples to sum, as they are written: `scheduler_pending_pods{queue="unschedulable"`.
 func MetricSum(ctx context.Context, url, name string) (float64, bool, error) {
 	return metricSum(ctx, http.DefaultClient, url, name)
 }
@@ -41,8 +42,9 @@ func metricSum(ctx context.Context, client *http.Client, url, name string) (floa
 			continue
 		}
 		rest := line[len(name):]
-		if rest == "" || (rest[0] != ' ' && rest[0] != '{') {
-			continue // another metric whose name starts with this one
+		labelled := strings.Contains(name, "{")
+		if rest == "" || !labelled && rest[0] != ' ' && rest[0] != '{' || labelled && rest[0] != '}' && rest[0] != ',' {
+			continue // another metric whose name starts with this one, or other labels
 		}
 		fields := strings.Fields(rest[strings.LastIndexByte(rest, '}')+1:])
 		if len(fields) == 0 {

@@ -123,14 +123,14 @@ func setKey(m any, key string, value any) map[string]any {
 
 // StartScheduler runs kube-scheduler with the shipped plain-HTTP configuration against the
 // extender at extenderURL (StartSchedulerWith).
-func (c *Cluster) StartScheduler(ctx context.Context, repoRoot, extenderURL string, nodeCacheCapable bool) (*Process, error) {
+func (c *Cluster) StartScheduler(ctx context.Context, repoRoot, extenderURL string, nodeCacheCapable bool) (*Component, error) {
 	return c.StartSchedulerWith(ctx, repoRoot, SchedulerOptions{ExtenderURL: extenderURL, NodeCacheCapable: nodeCacheCapable})
 }
 
 // StartSchedulerWith runs kube-scheduler with a shipped configuration rewritten for this
 // cluster (LocalSchedulerConfigWith), as the user system:kube-scheduler, and waits until it is
-// healthy.
-func (c *Cluster) StartSchedulerWith(ctx context.Context, repoRoot string, opts SchedulerOptions) (*Process, error) {
+// healthy. Its /metrics is open to the tests.
+func (c *Cluster) StartSchedulerWith(ctx context.Context, repoRoot string, opts SchedulerOptions) (*Component, error) {
 	shipped, err := os.ReadFile(filepath.Join(repoRoot, opts.config()))
 	if err != nil {
 		return nil, err
@@ -144,9 +144,5 @@ func (c *Cluster) StartSchedulerWith(ctx context.Context, repoRoot string, opts 
 		name += "-https"
 	}
 	name += "-nodecache-" + strconv.FormatBool(opts.NodeCacheCapable)
-	comp, err := c.StartSchedulerConfig(ctx, name, cfg, "--v=2")
-	if err != nil {
-		return nil, err
-	}
-	return comp.Process, nil
+	return c.StartSchedulerConfig(ctx, name, cfg, "--v=2", "--authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics")
 }

@@ -31,7 +31,7 @@ type env struct {
 	pods      []cluster.PodFile
 	extender  *cluster.Component
 	labeler   *cluster.Component
-	scheduler *cluster.Process
+	scheduler *cluster.Component
 	// ServiceAccount kubeconfigs, minted through the TokenRequest API.
 	extenderKubeconfig, labelerKubeconfig string
 }
@@ -40,6 +40,8 @@ const (
 	labelerIdentity = "e2e-labeler"
 	writesMetric    = "rktsched_labeler_node_writes_total"
 	syncsMetric     = "rktsched_labeler_sync_duration_seconds_count"
+	// unschedulableMetric counts the pods kube-scheduler keeps aside as unschedulable.
+	unschedulableMetric = `scheduler_pending_pods{queue="unschedulable"`
 )
 
 // TestE2E runs rktsched's real binaries, authenticated as the ServiceAccounts manifests/
@@ -286,8 +288,27 @@ func testPlacement(ctx context.Context, t *testing.T, e *env, namespace string) 
 		t.Fatal(err)
 	}
 	waitForExpectations(ctx, t, e, namespace, pods, 60*time.Second)
-	// Pending pods stay Pending.
-	time.Sleep(time.Second)
+	// Pending pods stay Pending: kube-scheduler has parked every one of them as unschedulable
+	// (its scheduler_pending_pods{queue="unschedulable"}), so none is being tried any more,
+	// and none is bound.
+	pending := 0
+	for _, p := range pods {
+		if len(Expectations[p.Name].Nodes) == 0 {
+			pending++
+		}
+	}
+	if err := cluster.Poll(ctx, 30*time.Second, func(ctx context.Context) error {
+		n, _, err := e.scheduler.Metric(ctx, unschedulableMetric)
+		if err != nil {
+			return err
+		}
+		if int(n) < pending {
+			return fmt.Errorf("%s is %v, want at least the %d pods no node can run", unschedulableMetric, n, pending)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 	out, err := e.c.Outcomes(ctx, namespace)
 	if err != nil {
 		t.Fatal(err)
