@@ -443,6 +443,7 @@ func testHTTPS(ctx context.Context, t *testing.T, e *env) {
 		t.Fatal(err)
 	}
 	defer sched.Stop(5 * time.Second)
+	e.scheduler = sched // testPlacement reads the running kube-scheduler's metrics
 	testPlacement(ctx, t, e, "placement-https")
 	httpsAfter := metric(ctx, t, ext, requestsMetric)
 	if httpsAfter <= httpsBefore {
