@@ -58,8 +58,8 @@ type RealNode struct {
 }
 
 // StartRealNode starts containerd (with the images), kubelet and kube-controller-manager,
-// and waits until the node is Ready and the default ServiceAccount exists. On error it stops
-// whatever it started and restores the host.
+// and waits until the node is Ready. On error it stops whatever it started and restores the
+// host.
 func (c *Cluster) StartRealNode(ctx context.Context, cfg RealNodeConfig) (n *RealNode, err error) {
 	for _, b := range []string{"kubelet", "kube-controller-manager"} {
 		if _, err := os.Stat(c.Bin(b)); err != nil {
