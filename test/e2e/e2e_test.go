@@ -276,17 +276,7 @@ func testLabels(ctx context.Context, t *testing.T, e *env) {
 // node that can run it, or stays Pending with the extender's reason in its FailedScheduling
 // Event.
 func testPlacement(ctx context.Context, t *testing.T, e *env, namespace string) {
-	if err := e.c.EnsureNamespace(ctx, namespace); err != nil {
-		t.Fatal(err)
-	}
-	defer deletePods(ctx, t, e, namespace)
-	var pods []*v1.Pod
-	for _, pf := range e.pods {
-		pods = append(pods, pf.Pod)
-	}
-	if err := e.c.CreatePods(ctx, namespace, pods); err != nil {
-		t.Fatal(err)
-	}
+	pods := createCaveatPods(ctx, t, e, namespace, nil)
 	waitForExpectations(ctx, t, e, namespace, pods, 60*time.Second)
 	// Pending pods stay Pending: kube-scheduler has parked every one of them as unschedulable
 	// (its scheduler_pending_pods{queue="unschedulable"}), so none is being tried any more,
@@ -354,6 +344,28 @@ func waitForExpectations(ctx context.Context, t *testing.T, e *env, namespace st
 		t.Logf("%-20s -> %s%s", p.Name, out[p.Name].Node, out[p.Name].FailedScheduling)
 	}
 	return out
+}
+
+// createCaveatPods creates every caveat pod in a new namespace (changed by mutate, if set)
+// and returns them; they are deleted when the (sub)test ends, so that the GPUs they hold on
+// the fake nodes are free for the next.
+func createCaveatPods(ctx context.Context, t *testing.T, e *env, namespace string, mutate func(...*v1.Pod) []*v1.Pod) []*v1.Pod {
+	t.Helper()
+	if err := e.c.EnsureNamespace(ctx, namespace); err != nil {
+		t.Fatal(err)
+	}
+	var pods []*v1.Pod
+	for _, pf := range e.pods {
+		pods = append(pods, pf.Pod)
+	}
+	if mutate != nil {
+		pods = mutate(pods...)
+	}
+	t.Cleanup(func() { deletePods(ctx, t, e, namespace) })
+	if err := e.c.CreatePods(ctx, namespace, pods); err != nil {
+		t.Fatal(err)
+	}
+	return pods
 }
 
 func deletePods(ctx context.Context, t *testing.T, e *env, namespace string) {

@@ -639,7 +639,7 @@ func testRealSidecar(ctx context.Context, t *testing.T, e *realEnv) {
 		t.Fatal(err)
 	}
 	const before = "sidecar-pending-before"
-	pending := createCaveatPods(ctx, t, e, before, nil)
+	pending := createCaveatPods(ctx, t, e.env, before, nil)
 
 	// /etc/kubernetes as kubeadm fills it, in the node's directory: scheduler.conf and the
 	// sidecar configuration copied where its README says.
@@ -681,34 +681,12 @@ func testRealSidecar(ctx context.Context, t *testing.T, e *realEnv) {
 		t.Fatal(err)
 	}
 	const after = "sidecar-after-kill"
-	next := createCaveatPods(ctx, t, e, after, nil)
+	next := createCaveatPods(ctx, t, e.env, after, nil)
 	restarted := waitMirrorReady(ctx, t, e, 1)
 	if restarted.UID != mirror.UID {
 		t.Errorf("the static pod was replaced (uid %s, then %s): the extender should restart in place", mirror.UID, restarted.UID)
 	}
 	waitForExpectations(ctx, t, e.env, after, next, 90*time.Second)
-}
-
-// createCaveatPods creates every caveat pod in a new namespace (changed by mutate, if set)
-// and returns them; they are deleted when the (sub)test ends, so that the GPUs they hold on
-// the fake nodes are free for the next.
-func createCaveatPods(ctx context.Context, t *testing.T, e *realEnv, namespace string, mutate func(...*v1.Pod) []*v1.Pod) []*v1.Pod {
-	t.Helper()
-	if err := e.c.EnsureNamespace(ctx, namespace); err != nil {
-		t.Fatal(err)
-	}
-	var pods []*v1.Pod
-	for _, pf := range e.pods {
-		pods = append(pods, pf.Pod)
-	}
-	if mutate != nil {
-		pods = mutate(pods...)
-	}
-	t.Cleanup(func() { deletePods(ctx, t, e.env, namespace) })
-	if err := e.c.CreatePods(ctx, namespace, pods); err != nil {
-		t.Fatal(err)
-	}
-	return pods
 }
 
 // sidecarStaticPod applies manifests/sidecar's kubeadm patches to kubeadm's kube-scheduler
@@ -899,7 +877,7 @@ func testRealSecondScheduler(ctx context.Context, t *testing.T, e *realEnv) {
 	}
 	checkNoForbidden(ctx, t, e, secondScheduler)
 	const ns = "real-node-second-scheduler"
-	pods := createCaveatPods(ctx, t, e, ns, ours)
+	pods := createCaveatPods(ctx, t, e.env, ns, ours)
 	waitForExpectations(ctx, t, e.env, ns, pods, 90*time.Second)
 	for _, p := range pods {
 		if Expectations[p.Name].Nodes == nil {
