@@ -3,7 +3,6 @@ package extender
 import (
 	"fmt"
 	"net/http"
-	"strings"
 	"sync"
 	"testing"
 
@@ -11,6 +10,7 @@ import (
 
 	"github.com/rktsched/rktsched/internal/realistic"
 	"github.com/rktsched/rktsched/policy"
+	"github.com/rktsched/rktsched/policy/policytest"
 )
 
 // TestConcurrentRequests runs every verb and mode at once while nodes change and the
@@ -19,8 +19,8 @@ func TestConcurrentRequests(t *testing.T) {
 	nodes := benchNodes(200)
 	s := newTestServer(t, false, nodes...)
 	gpu := pod("gpu", gpuPod)
-	policies := []*policy.Policy{policy.Default(), mustParse(t, strings.Replace(string(policy.DefaultDocument()),
-		"gpu:                   {action: filter", "gpu:                   {action: ignore", 1))}
+	policies := []*policy.Policy{policy.Default(), mustParse(t, policytest.EditDefault(t,
+		"gpu:                   {action: filter", "gpu:                   {action: ignore"))}
 	stop := make(chan struct{})
 	var churn sync.WaitGroup
 	churn.Add(1)

@@ -22,6 +22,7 @@ import (
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 
 	"github.com/rktsched/rktsched/policy"
+	"github.com/rktsched/rktsched/policy/policytest"
 )
 
 func TestOptions(t *testing.T) {
@@ -152,7 +153,7 @@ func metricValue(t *testing.T, metricsText, name string) float64 {
 func TestPolicyConfigMapHotReload(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	ignoreGPU := strings.Replace(string(policy.DefaultDocument()), "gpu:                   {action: filter", "gpu:                   {action: ignore", 1)
+	ignoreGPU := policytest.EditDefault(t, "gpu:                   {action: filter", "gpu:                   {action: ignore")
 	cm := &v1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "rktsched-system", Name: "rktsched-policy", ResourceVersion: "1"},
 		Data:       map[string]string{policy.ConfigMapKey: ignoreGPU},
@@ -234,7 +235,7 @@ func TestStandalone(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	file := filepath.Join(t.TempDir(), "policy.yaml")
-	doc := strings.Replace(string(policy.DefaultDocument()), "init-containers:       {action: filter", "init-containers:       {action: ignore", 1)
+	doc := policytest.EditDefault(t, "init-containers:       {action: filter", "init-containers:       {action: ignore")
 	if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
 	}

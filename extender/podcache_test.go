@@ -17,6 +17,7 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/rktsched/rktsched/policy"
+	"github.com/rktsched/rktsched/policy/policytest"
 )
 
 // TestPodIdentityBuysNoVerdict is issue 12's report, request for request, against a
@@ -121,22 +122,13 @@ func TestPodAnalysisIsReused(t *testing.T) {
 		t.Error("the same pod was analysed again")
 	}
 	// A policy that ignores GPUs: the cached analysis was made with another policy.
-	doc := mustReplace(t, string(policy.DefaultDocument()), "gpu:                   {action: filter", "gpu:                   {action: ignore")
+	doc := policytest.EditDefault(t, "gpu:                   {action: filter", "gpu:                   {action: ignore")
 	if _, err := s.store.Update([]byte(doc)); err != nil {
 		t.Fatal(err)
 	}
 	if got := filterRefused(gpu); got != 1 {
 		t.Errorf("new policy: %d refused, want 1 (GPUs ignored, fly still refused)", got)
 	}
-}
-
-// mustReplace replaces old by new once in s, failing the test if old is not there.
-func mustReplace(t testing.TB, s, old, new string) string {
-	t.Helper()
-	if !strings.Contains(s, old) {
-		t.Fatalf("%q is not in the document: the test no longer changes what it means to", old)
-	}
-	return strings.Replace(s, old, new, 1)
 }
 
 // TestPodAnalysisExpires: an analysis is used within the TTL only (on a fake clock).

@@ -23,6 +23,7 @@ import (
 	"github.com/rktsched/rktsched/internal/cli/explain"
 	"github.com/rktsched/rktsched/internal/cli/policydiff"
 	"github.com/rktsched/rktsched/policy"
+	"github.com/rktsched/rktsched/policy/policytest"
 	"github.com/rktsched/rktsched/test/cluster"
 )
 
@@ -126,11 +127,7 @@ func testCLI(ctx context.Context, t *testing.T, e *env) {
 	}
 
 	// The known edit: rkt stage1-coreos runs init containers and no longer port-forward.
-	def := string(policy.DefaultDocument())
-	if strings.Count(def, coreosLacks) != 1 {
-		t.Fatalf("policy/default.yaml no longer has the line %q once", coreosLacks)
-	}
-	edit := strings.Replace(def, coreosLacks, "lacks: [attach, port-forward, gpu, host-ipc, host-pid, hostpath-create, subpath-create,\n", 1)
+	edit := policytest.EditDefault(t, coreosLacks, "lacks: [attach, port-forward, gpu, host-ipc, host-pid, hostpath-create, subpath-create,\n")
 	editFile := filepath.Join(t.TempDir(), "edited.yaml")
 	if err := os.WriteFile(editFile, []byte(edit), 0o644); err != nil {
 		t.Fatal(err)

@@ -19,6 +19,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/rktsched/rktsched/policy"
+	"github.com/rktsched/rktsched/policy/policytest"
 	"github.com/rktsched/rktsched/policysource"
 	"github.com/rktsched/rktsched/test/cluster"
 )
@@ -430,11 +431,7 @@ const (
 // editedPolicy is the default policy with rkt stage1-coreos able to run init containers.
 func editedPolicy(t *testing.T) ([]byte, *policy.Policy) {
 	t.Helper()
-	def := string(policy.DefaultDocument())
-	if strings.Count(def, coreosLacks) != 1 {
-		t.Fatalf("policy/default.yaml no longer has the line %q once; update the e2e test", coreosLacks)
-	}
-	doc := []byte(strings.Replace(def, coreosLacks, coreosLacksInit, 1))
+	doc := []byte(policytest.EditDefault(t, coreosLacks, coreosLacksInit))
 	p, err := policy.Parse(doc)
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 
 	"github.com/rktsched/rktsched/policy"
+	"github.com/rktsched/rktsched/policy/policytest"
 	"github.com/rktsched/rktsched/policysource"
 	"github.com/rktsched/rktsched/test/cluster"
 )
@@ -284,7 +285,7 @@ func testPluginBadPolicy(ctx context.Context, t *testing.T, e *pluginEnv) {
 	defer setPolicy(ctx, t, e.env, policy.DefaultDocument())
 	errs := metric(ctx, t, e.sched, "rktsched_policy_reload_errors_total")
 	gen := metric(ctx, t, e.sched, "rktsched_policy_generation")
-	bad := strings.Replace(string(policy.DefaultDocument()), "action: filter", "action: fliter", 1)
+	bad := policytest.EditDefault(t, "attach:                {action: filter", "attach:                {action: fliter")
 	setPolicy(ctx, t, e.env, []byte(bad))
 	waitForMetric(ctx, t, e.sched, "rktsched_policy_reload_errors_total", errs+1)
 	if g := metric(ctx, t, e.sched, "rktsched_policy_generation"); g != gen {
