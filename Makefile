@@ -2,9 +2,16 @@
 SHELL := /usr/bin/env bash
 GO ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-# The same flags as the Dockerfile: static binaries, version stamped in.
+# One set of build flags for every go command here but the -race pass (vet, test, build, the
+# scheduler module, ko, helm, test/cluster/build.sh): Go's build cache is keyed by them, so
+# client-go and Kubernetes are compiled once for all, not once per flag set. Static binaries,
+# as the Dockerfile builds them.
+export CGO_ENABLED := 0
+export GOTOOLCHAIN := local
+export GOFLAGS := $(strip $(filter-out -trimpath,$(shell $(GO) env GOFLAGS)) -trimpath)
+# The same flags as the Dockerfile: version stamped in.
 LDFLAGS := -s -w -X github.com/rktsched/rktsched/version.Version=$(VERSION)
-GOBUILD := CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)"
+GOBUILD := $(GO) build -ldflags "$(LDFLAGS)"
 BIN := bin
 BINARIES := rktsched-extender rktsched-labeler kubectl-rktsched
 
@@ -24,10 +31,11 @@ build: $(BIN)/rktsched-scheduler ## Build the binaries into bin/ (CGO_ENABLED=0,
 # rktsched-scheduler is kube-scheduler with the Rktsched plugin, from its own module
 # (scheduler/, which requires k8s.io/kubernetes; the main module does not). Stamped with the
 # Kubernetes version it is built from, as test/cluster/build.sh stamps kube-scheduler
-# (unstamped it reports v0.0.0). The same flags for build, vet and test keep one build cache:
-# the first build compiles most of Kubernetes (minutes), later ones only what changed.
+# (unstamped it reports v0.0.0). With the flags above, build, vet and test share the control
+# plane's build cache: the first build compiles most of Kubernetes (minutes), later ones only
+# what changed.
 include test/cluster/versions.env
-SCHED_GO := cd scheduler && CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-trimpath $(GO)
+SCHED_GO := cd scheduler && $(GO)
 SCHED_LDFLAGS := -s -w -X k8s.io/component-base/version.gitVersion=$(KUBE_VERSION) \
 	-X k8s.io/component-base/version.gitMajor=1 \
 	-X k8s.io/component-base/version.gitMinor=$(word 2,$(subst ., ,$(KUBE_VERSION)))
@@ -38,12 +46,17 @@ $(BIN)/rktsched-scheduler: $(SCHED_SOURCES) test/cluster/versions.env
 	$(SCHED_GO) build -ldflags "$(SCHED_LDFLAGS)" -o $(abspath $(BIN))/rktsched-scheduler ./cmd/rktsched-scheduler
 
 .PHONY: test
-test: lint unit chart e2e image-check ## Run everything CI runs: lint, unit tests with -race, chart checks, e2e, the image.
+test: lint unit chart e2e image-check ## Run everything CI runs: lint, unit tests (and -race), chart checks, e2e, the image.
 
+# The race detector runs where goroutines share state: the extender's handlers and caches, the
+# labeler's workers, the policy store and its watchers. Its build compiles client-go a second
+# time (cgo, instrumented), and each race test binary links slowly, so it covers those packages;
+# every package runs once without it, the allocation tests -race skips included.
+RACE_PKGS := ./extender/... ./labeler/... ./policy/... ./policysource/...
 .PHONY: unit
-unit: $(BIN)/helm unit-scheduler ## Unit tests with the race detector, then the allocation tests -race skips.
-	RKTSCHED_HELM=$(CURDIR)/$(BIN)/helm $(GO) test -race -count=1 ./...
-	$(GO) test -count=1 -run 'Alloc' ./extender/...
+unit: $(BIN)/helm unit-scheduler ## Unit tests, then the race detector on the packages with goroutines (RACE_PKGS).
+	RKTSCHED_HELM=$(CURDIR)/$(BIN)/helm $(GO) test -count=1 ./...
+	CGO_ENABLED=1 $(GO) test -race -count=1 $(RACE_PKGS)
 
 # Without -race: with it, the scheduler module would compile Kubernetes a second time.
 .PHONY: unit-scheduler
@@ -107,7 +120,7 @@ image-scheduler: $(BIN)/ko $(BIN)/imagetool ## rktsched-scheduler's image: bin/i
 	@set -euo pipefail; rm -rf $(BIN)/image-scheduler-build; \
 	export KOCACHE=$(CURDIR)/$(BIN)/kocache SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) KO_DOCKER_REPO=$(IMAGE_SCHEDULER_REPO); \
 	base=$$($(BIN)/imagetool base -cache "$$KOCACHE" -platforms $(IMAGE_SCHEDULER_PLATFORMS)); \
-	cd scheduler && CGO_ENABLED=0 GOTOOLCHAIN=local KO_DEFAULTBASEIMAGE=$$base $(CURDIR)/$(BIN)/ko build ./cmd/rktsched-scheduler \
+	cd scheduler && KO_DEFAULTBASEIMAGE=$$base $(CURDIR)/$(BIN)/ko build ./cmd/rktsched-scheduler \
 		--push=false --oci-layout-path=$(CURDIR)/$(BIN)/image-scheduler-build --platform=$(IMAGE_SCHEDULER_PLATFORMS) \
 		--ldflags='$(SCHED_LDFLAGS)' --image-user=65532:65532 --sbom=none \
 		--image-label=org.opencontainers.image.source=$(IMAGE_SOURCE) \
@@ -129,11 +142,11 @@ e2e-images: $(BIN)/ko $(BIN)/imagetool ## Images only the e2e's real node runs: 
 	@set -euo pipefail; out=$(CURDIR)/$(BIN)/e2e-images; rm -rf $$out; mkdir -p $$out; \
 	export KOCACHE=$(CURDIR)/$(BIN)/kocache SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) KO_DOCKER_REPO=$(E2E_IMAGE_REPO); \
 	base=$$($(BIN)/imagetool base -cache "$$KOCACHE" -platforms $(E2E_PLATFORM)); \
-	ko() { CGO_ENABLED=0 GOTOOLCHAIN=local KO_DEFAULTBASEIMAGE=$$base $(CURDIR)/$(BIN)/ko build --push=false --platform=$(E2E_PLATFORM) --sbom=none "$$@" >/dev/null; }; \
+	ko() { KO_DEFAULTBASEIMAGE=$$base $(CURDIR)/$(BIN)/ko build --push=false --platform=$(E2E_PLATFORM) --sbom=none "$$@" >/dev/null; }; \
 	final() { $(CURDIR)/$(BIN)/imagetool final -from $$out/$$1-build -out $$out/$$1 -name $(E2E_IMAGE_REPO)/$$1:$$2 -tar $$out/$$1.tar; }; \
 	ko ./test/cluster/pause --oci-layout-path=$$out/pause-build --ldflags='-s -w'; final pause e2e; \
 	test/cluster/build.sh >/dev/null; kube=$$(test/cluster/build.sh --module-dir); \
-	(cd $$kube && GOFLAGS=-mod=mod ko k8s.io/kubernetes/cmd/kube-scheduler --oci-layout-path=$$out/kube-scheduler-build \
+	(cd $$kube && GOFLAGS="$$GOFLAGS -mod=mod" ko k8s.io/kubernetes/cmd/kube-scheduler --oci-layout-path=$$out/kube-scheduler-build \
 		--ldflags='$(SCHED_LDFLAGS)' --image-user=0:0); \
 	final kube-scheduler $(KUBE_VERSION)
 

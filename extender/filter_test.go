@@ -74,7 +74,7 @@ func TestFilterAnswerMatchesReference(t *testing.T) {
 		}
 		var got refFilterResult
 		decodeOK(t, serve(t, s, http.MethodPost, "filter", body), &got)
-		if diff := cmp.Diff(want, &got, cmpopts.EquateEmpty()); diff != "" {
+		if diff := cmp.Diff(want, &got, sameAnswer); diff != "" {
 			t.Errorf("answer (-reference +extender):\n%s", diff)
 		}
 	})

@@ -8,7 +8,6 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 	v1 "k8s.io/api/core/v1"
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 )
@@ -108,7 +107,7 @@ func checkAgainstReference(t *testing.T, s *Server, verb string, body []byte) {
 	if hp, ok := got.(*extenderv1.HostPriorityList); ok {
 		got = *hp
 	}
-	if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+	if diff := cmp.Diff(want, got, sameAnswer); diff != "" {
 		t.Fatalf("answer (-reference +extender):\n%s", diff)
 	}
 }
