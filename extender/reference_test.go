@@ -91,12 +91,12 @@ func (r reference) judgeName(a *policy.Analysis, name string) *policy.Verdict {
 	return a.Verdict(np.Class)
 }
 
-// refFilterResult is ExtenderFilterResult with the passed Nodes as raw bytes.
 // sameAnswer compares a reference answer with the extender's as the JSON means them: empty
 // and absent lists and maps alike, and each Node passed through as its bytes, compared whole
 // (cmp element by element spent minutes of the -race test run on them).
 var sameAnswer = cmp.Options{cmpopts.EquateEmpty(), cmp.Comparer(func(a, b jsontext.Value) bool { return bytes.Equal(a, b) })}
 
+// refFilterResult is ExtenderFilterResult with the passed Nodes as raw bytes.
 type refFilterResult struct {
 	Nodes *struct {
 		Items []jsontext.Value `json:"items"`

@@ -32,6 +32,13 @@ func metricSum(ctx context.Context, client *http.Client, url, name string) (floa
 	if resp.StatusCode != http.StatusOK {
 		return 0, false, fmt.Errorf("GET %s/metrics: %s", url, resp.Status)
 	}
+	// What may follow name in a sample of it: after a bare name its labels or its value, after
+	// a name with its first labels the rest of them or their end. Anything else is another
+	// metric whose name starts with this one, or another label value.
+	follows := " {"
+	if strings.Contains(name, "{") {
+		follows = ",}"
+	}
 	var sum float64
 	found := false
 	sc := bufio.NewScanner(resp.Body)
@@ -42,9 +49,8 @@ func metricSum(ctx context.Context, client *http.Client, url, name string) (floa
 			continue
 		}
 		rest := line[len(name):]
-		labelled := strings.Contains(name, "{")
-		if rest == "" || !labelled && rest[0] != ' ' && rest[0] != '{' || labelled && rest[0] != '}' && rest[0] != ',' {
-			continue // another metric whose name starts with this one, or other labels
+		if rest == "" || strings.IndexByte(follows, rest[0]) < 0 {
+			continue
 		}
 		fields := strings.Fields(rest[strings.LastIndexByte(rest, '}')+1:])
 		if len(fields) == 0 {
