@@ -48,14 +48,19 @@ $(BIN)/rktsched-scheduler: $(SCHED_SOURCES) test/cluster/versions.env
 .PHONY: test
 test: prebuild lint unit chart e2e image-check ## Run everything CI runs: lint, unit tests (and -race), chart checks, e2e, the image.
 
-# What a cold `make test` compiles falls into parts that share no package: Kubernetes and
-# client-go (the control plane, which the main and scheduler modules then find in the build
-# cache), each pinned tool, the -race build, the arm64 half of the image. Built two at a time
-# before anything runs, each fills the core the other leaves idle (serial tails, links: one
-# after another they kept 2 cores about 74% busy), and the steps after find everything built.
-.PHONY: prebuild
+# What a cold `make test` compiles, built in two chains at a time before anything runs, so
+# that each fills the core the other leaves idle (serial tails, links) and the steps after find
+# everything built. client-go is compiled once for the control plane, helm and the image's
+# amd64 half (`make versions`), so they run one after another: side by side, each would
+# compile it again before the other had cached it. The other chain shares nothing with them:
+# golangci-lint, the -race build. ko and imagetool, which both need, come first.
+.PHONY: prebuild prebuild-kube prebuild-tools
 prebuild:
-	@$(MAKE) --no-print-directory -j2 control-plane $(BIN)/golangci-lint $(BIN)/helm $(BIN)/ko $(BIN)/imagetool race-build image
+	@$(MAKE) --no-print-directory -j2 prebuild-kube prebuild-tools
+prebuild-kube: control-plane $(BIN)/ko $(BIN)/imagetool
+	@$(MAKE) --no-print-directory $(BIN)/helm image
+prebuild-tools: $(BIN)/ko $(BIN)/imagetool
+	@$(MAKE) --no-print-directory $(BIN)/golangci-lint race-build
 
 .PHONY: control-plane
 control-plane: ## Build the pinned etcd and Kubernetes binaries the e2e runs (test/cluster/build.sh; ~10 min once, cached).
@@ -109,7 +114,18 @@ IMAGE_BINARIES = rktsched-labeler $(if $(wildcard cmd/kubectl-rktsched),kubectl-
 REVISION := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 .PHONY: image
-image: $(BIN)/ko $(BIN)/imagetool ## OCI layout bin/image/ (index.json: one linux/amd64+arm64 index named IMAGE and IMAGE_REPO:latest), bin/image.tar for `ctr images import`, bin/sbom/; IMAGE_PUSH=<ref> pushes
+image: $(BIN)/image/index.json ## OCI layout bin/image/ (index.json: one linux/amd64+arm64 index named IMAGE and IMAGE_REPO:latest), bin/image.tar for `ctr images import`, bin/sbom/; IMAGE_PUSH=<ref> pushes
+
+# Built again when a source or a setting of the image changed (make test asks for it twice),
+# and always when IMAGE_PUSH asks for a push.
+IMAGE_SOURCES := $(shell git ls-files -co --exclude-standard '*.go' go.mod go.sum policy/default.yaml 2>/dev/null | grep -v -e '_test\.go$$' -e '^test/' -e '^scheduler/' -e '^tools/')
+IMAGE_SETTINGS := $(IMAGE) $(IMAGE_PLATFORMS) $(IMAGE_BASE) $(IMAGE_SOURCE) $(REVISION) $(SOURCE_DATE_EPOCH) $(LDFLAGS)
+$(BIN)/image.settings: FORCE
+	@mkdir -p $(BIN); echo '$(IMAGE_SETTINGS)' | cmp -s - $@ || echo '$(IMAGE_SETTINGS)' >$@
+.PHONY: FORCE
+FORCE:
+
+$(BIN)/image/index.json: $(IMAGE_SOURCES) $(BIN)/image.settings $(BIN)/ko $(BIN)/imagetool $(if $(IMAGE_PUSH),FORCE)
 	@set -euo pipefail; rm -rf $(BIN)/image-build $(BIN)/sbom; mkdir -p $(BIN)/image-build; \
 	export KOCACHE=$(CURDIR)/$(BIN)/kocache SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) KO_DOCKER_REPO=$(IMAGE_REPO); \
 	base='$(IMAGE_BASE)'; if [ -z "$$base" ]; then base=$$($(BIN)/imagetool base -cache "$$KOCACHE" -platforms $(IMAGE_PLATFORMS)); fi; \
@@ -195,11 +211,29 @@ image-docker: ## The same image with a Docker engine (the Dockerfile): IMAGE, fo
 	docker build --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) -t $(IMAGE) .
 
 .PHONY: lint
-lint: $(BIN)/golangci-lint ## gofmt, go vet and golangci-lint (pinned in tools/go.mod).
+lint: $(BIN)/golangci-lint versions ## gofmt, go vet, golangci-lint (pinned in tools/go.mod) and make versions.
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(SCHED_GO) vet ./...
 	$(BIN)/golangci-lint run ./...
+
+# client-go and what it imports compile once for every module that builds it (the main module,
+# scheduler/, tools/helm, the control plane's scratch module) only while they resolve them to the
+# same versions: one more version set is another ~3 minutes of a cold make test.
+# test/cluster/versions.env's KUBE_RAISE is where they are aligned.
+VERSIONS_PKGS := k8s.io/client-go/kubernetes k8s.io/client-go/tools/clientcmd k8s.io/client-go/dynamic
+.PHONY: versions
+versions: ## Check that every module building client-go resolves it and its dependencies to one version set.
+	@set -euo pipefail; list() { $(GO) list -deps -f '{{with .Module}}{{.Path}} {{.Version}}{{end}}' $(VERSIONS_PKGS) | sort -u; }; \
+	want=$$(list); kube=$$(test/cluster/build.sh --module-dir); \
+	for d in scheduler tools/helm $$kube; do \
+		if [ ! -d $$d ]; then echo "versions: $$d not made yet (make control-plane), not checked"; continue; fi; \
+		got=$$(cd $$d && list); \
+		if [ "$$got" != "$$want" ]; then \
+			echo "versions: $$d resolves client-go's dependencies unlike the main module (< main, > $$d):"; \
+			diff <(echo "$$want") <(echo "$$got") | grep '^[<>]'; exit 1; \
+		fi; \
+	done
 
 $(BIN)/golangci-lint: tools/go.mod tools/go.sum
 	$(GO) build -C tools -o ../$(BIN)/golangci-lint github.com/golangci/golangci-lint/v2/cmd/golangci-lint

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Writes scheduler/go.mod: k8s.io/kubernetes at KUBE_VERSION with every staging module
-# replaced by its published KUBE_STAGING_VERSION, read from upstream's go.mod exactly as
-# test/cluster/build.sh does, plus rktsched itself from ../. Run by hand when versions.env
-# changes; go.mod and go.sum are committed, so builds and CI never run it.
+# replaced by its published KUBE_STAGING_VERSION, read from upstream's go.mod, and the
+# KUBE_RAISE versions, exactly as test/cluster/build.sh does, plus rktsched itself from ../.
+# Run by hand when versions.env changes; go.mod and go.sum are committed, so builds and CI never run it.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/../test/cluster/versions.env"
@@ -23,6 +23,7 @@ staging=$(go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" |
   echo "require ("
   echo "	github.com/rktsched/rktsched v0.0.0"
   echo "	k8s.io/kubernetes $KUBE_VERSION"
+  for r in $KUBE_RAISE; do echo "	${r%@*} ${r#*@}"; done
   echo ")"
   echo
   echo "replace github.com/rktsched/rktsched => ../"

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Builds the pinned etcd, kube-apiserver, kube-scheduler, kubectl, and for the real node kubelet
-# and kube-controller-manager, from Go modules into a cache outside the repo, keyed by version:
-# only the first run pays (~13 min cold on 2 cores).
+# and kube-controller-manager, from Go modules into a cache outside the repo, keyed by
+# versions.env: only the first run pays (~10 min cold on 2 cores). All of them are built in one
+# scratch module, so each dependency is compiled once.
 # Prints the binary directory on stdout; progress goes to stderr.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/versions.env"
 
 cache=${RKTSCHED_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rktsched}
-bin="$cache/bin/kube-$KUBE_VERSION-etcd-$ETCD_VERSION"
+# Keyed by everything versions.env pins, not only the Kubernetes version.
+bin="$cache/bin/kube-$KUBE_VERSION-etcd-$ETCD_VERSION-$(sha256sum "$here/versions.env" | cut -c1-12)"
 # --module-dir: print the scratch module the Kubernetes binaries are built in (make
 # e2e-images builds kube-scheduler's image there, reusing the same build cache).
 if [ "${1:-}" = --module-dir ]; then echo "$cache/src/kubernetes-$KUBE_VERSION"; exit 0; fi
@@ -24,73 +26,70 @@ fi
 
 export CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=local
 
-build_kube() {
+build() {
   local want=() b
-  for b in kube-apiserver kube-scheduler kubectl kubelet kube-controller-manager; do
+  for b in etcd kube-apiserver kube-scheduler kubectl kubelet kube-controller-manager; do
     [ -x "$bin/$b" ] || want+=("$b")
   done
   [ ${#want[@]} -gt 0 ] || return 0
   local mod="$cache/src/kubernetes-$KUBE_VERSION"
   mkdir -p "$mod"
-  # The commands' packages, imported so that tidy records every dependency they need; a
-  # scratch module made for fewer commands is made again.
+  # The commands' packages, imported so that tidy records every dependency they need.
   local tools
   tools=$(printf 'package main\nimport (\n')
-  for p in cmd/kube-apiserver/app cmd/kube-scheduler/app cmd/kubelet/app cmd/kube-controller-manager/app; do
-    tools+=$(printf '\n_ "k8s.io/kubernetes/%s"' "$p")
+  for p in k8s.io/kubernetes/cmd/kube-apiserver/app k8s.io/kubernetes/cmd/kube-scheduler/app \
+    k8s.io/kubernetes/cmd/kubelet/app k8s.io/kubernetes/cmd/kube-controller-manager/app \
+    k8s.io/kubectl/pkg/cmd go.etcd.io/etcd/server/v3/etcdmain; do
+    tools+=$(printf '\n_ "%s"' "$p")
   done
-  tools+=$(printf '\n_ "k8s.io/kubectl/pkg/cmd"\n)\nfunc main() {}')
-  if [ ! -f "$mod/go.sum" ] || [ "$(cat "$mod/tools.go" 2>/dev/null)" != "$tools" ]; then
+  tools+=$(printf '\n)\nfunc main() {}')
+  # kubernetes' go.mod replaces its staging modules with ./staging paths; point them at the
+  # published modules instead (sample-* are not published at this version and not needed).
+  local staging gomod r
+  staging=$(go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" |
+    sed -n 's/.*"GoMod": "\(.*\)".*/\1/p' | xargs cat |
+    sed -n 's#^[[:space:]]*\(k8s.io/[a-z0-9-]*\) => ./staging/.*#\1#p' |
+    grep -v -e sample-cli-plugin -e sample-controller | sort -u)
+  gomod=$(
+    echo "module rktsched.local/kubebuild"
+    echo "go 1.26"
+    echo "require k8s.io/kubernetes $KUBE_VERSION"
+    for r in $KUBE_RAISE; do echo "require ${r%@*} ${r#*@}"; done
+    for m in $staging; do echo "replace $m => $m $KUBE_STAGING_VERSION"; done
+  )
+  # A scratch module made from other inputs is made again.
+  if [ ! -f "$mod/go.sum" ] || [ "$(cat "$mod/inputs" 2>/dev/null)" != "$gomod$tools" ]; then
     log "preparing scratch module for k8s.io/kubernetes $KUBE_VERSION"
-    # kubernetes' go.mod replaces its staging modules with ./staging paths; point them at the
-    # published modules instead (sample-* are not published at this version and not needed).
-    local staging
-    staging=$(go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" |
-      sed -n 's/.*"GoMod": "\(.*\)".*/\1/p' | xargs cat |
-      sed -n 's#^[[:space:]]*\(k8s.io/[a-z0-9-]*\) => ./staging/.*#\1#p' |
-      grep -v -e sample-cli-plugin -e sample-controller | sort -u)
-    {
-      echo "module rktsched.local/kubebuild"
-      echo "go 1.26"
-      echo "require k8s.io/kubernetes $KUBE_VERSION"
-      for m in $staging; do echo "replace $m => $m $KUBE_STAGING_VERSION"; done
-    } >"$mod/go.mod"
+    rm -f "$mod/go.sum"
+    printf '%s\n' "$gomod" >"$mod/go.mod"
     printf '%s\n' "$tools" >"$mod/tools.go"
     (cd "$mod" && go mod tidy >&2)
+    printf '%s' "$gomod$tools" >"$mod/inputs"
+  fi
+  local etcd
+  etcd=$(cd "$mod" && go list -m -f '{{.Version}}' go.etcd.io/etcd/server/v3)
+  if [ "$etcd" != "$ETCD_VERSION" ]; then
+    echo "build.sh: k8s.io/kubernetes $KUBE_VERSION builds with etcd $etcd; set ETCD_VERSION=$etcd in versions.env" >&2
+    exit 1
   fi
   local minor
   minor=$(echo "$KUBE_VERSION" | cut -d. -f2)
   local ld="-s -w -X k8s.io/component-base/version.gitVersion=$KUBE_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor"
+  local pkgs=()
   for b in "${want[@]}"; do
-    log "building $b $KUBE_VERSION (cold: several minutes)"
-    local pkg="k8s.io/kubernetes/cmd/$b"
-    (cd "$mod" && go build -trimpath -ldflags "$ld" -o "$bin/$b.tmp" "$pkg" >&2)
-    mv "$bin/$b.tmp" "$bin/$b"
+    if [ "$b" = etcd ]; then pkgs+=(go.etcd.io/etcd/server/v3); else pkgs+=("k8s.io/kubernetes/cmd/$b"); fi
   done
+  log "building ${want[*]} (cold: about 10 minutes)"
+  # One go build for all: the commands compile and link in parallel. Into a temporary
+  # directory, then moved: a binary in $bin is always whole.
+  local tmp="$bin/.tmp"
+  rm -rf "$tmp" && mkdir -p "$tmp"
+  (cd "$mod" && go build -trimpath -ldflags "$ld" -o "$tmp/" "${pkgs[@]}" >&2)
+  # go build names go.etcd.io/etcd/server/v3's binary "server".
+  [ ! -e "$tmp/server" ] || mv "$tmp/server" "$tmp/etcd"
+  for b in "${want[@]}"; do mv "$tmp/$b" "$bin/$b"; done
+  rmdir "$tmp"
 }
 
-build_etcd() {
-  [ -x "$bin/etcd" ] && return 0
-  local mod="$cache/src/etcd-$ETCD_VERSION"
-  mkdir -p "$mod"
-  if [ ! -f "$mod/go.sum" ]; then
-    log "preparing scratch module for etcd $ETCD_VERSION"
-    {
-      echo "module rktsched.local/etcdbuild"
-      echo "go 1.26"
-      echo "require go.etcd.io/etcd/server/v3 $ETCD_VERSION"
-      for m in api/v3 client/pkg/v3 client/v3 pkg/v3; do
-        echo "replace go.etcd.io/etcd/$m => go.etcd.io/etcd/$m $ETCD_VERSION"
-      done
-    } >"$mod/go.mod"
-    printf 'package main\nimport _ "go.etcd.io/etcd/server/v3/embed"\nfunc main() {}\n' >"$mod/tools.go"
-    (cd "$mod" && go mod tidy >&2)
-  fi
-  log "building etcd $ETCD_VERSION"
-  (cd "$mod" && go build -trimpath -ldflags "-s -w" -o "$bin/etcd.tmp" go.etcd.io/etcd/server/v3 >&2)
-  mv "$bin/etcd.tmp" "$bin/etcd"
-}
-
-build_etcd
-build_kube
+build
 echo "$bin"
