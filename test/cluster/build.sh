@@ -7,6 +7,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/versions.env"
+. "$here/kube-module.sh"
 
 cache=${RKTSCHED_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rktsched}
 # Keyed by everything versions.env pins, not only the Kubernetes version.
@@ -43,19 +44,13 @@ build() {
     tools+=$(printf '\n_ "%s"' "$p")
   done
   tools+=$(printf '\n)\nfunc main() {}')
-  # kubernetes' go.mod replaces its staging modules with ./staging paths; point them at the
-  # published modules instead (sample-* are not published at this version and not needed).
-  local staging gomod r
-  staging=$(go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" |
-    sed -n 's/.*"GoMod": "\(.*\)".*/\1/p' | xargs cat |
-    sed -n 's#^[[:space:]]*\(k8s.io/[a-z0-9-]*\) => ./staging/.*#\1#p' |
-    grep -v -e sample-cli-plugin -e sample-controller | sort -u)
+  local gomod m
   gomod=$(
     echo "module rktsched.local/kubebuild"
     echo "go 1.26"
     echo "require k8s.io/kubernetes $KUBE_VERSION"
-    for r in $KUBE_RAISE; do echo "require ${r%@*} ${r#*@}"; done
-    for m in $staging; do echo "replace $m => $m $KUBE_STAGING_VERSION"; done
+    kube_raise | sed 's/^/require /'
+    for m in $(kube_staging); do echo "replace $m => $m $KUBE_STAGING_VERSION"; done
   )
   # A scratch module made from other inputs is made again.
   if [ ! -f "$mod/go.sum" ] || [ "$(cat "$mod/inputs" 2>/dev/null)" != "$gomod$tools" ]; then
