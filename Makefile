@@ -39,7 +39,10 @@ SCHED_GO := cd scheduler && $(GO)
 SCHED_LDFLAGS := -s -w -X k8s.io/component-base/version.gitVersion=$(KUBE_VERSION) \
 	-X k8s.io/component-base/version.gitMajor=1 \
 	-X k8s.io/component-base/version.gitMinor=$(word 2,$(subst ., ,$(KUBE_VERSION)))
-SCHED_SOURCES := $(shell git ls-files -co --exclude-standard '*.go' go.mod go.sum scheduler/go.mod scheduler/go.sum 2>/dev/null | grep -v -e '_test\.go$$' -e '^test/')
+# What the main module's binaries are built from (policy embeds default.yaml); the scheduler
+# module adds its own.
+MAIN_SOURCES := $(shell git ls-files -co --exclude-standard '*.go' go.mod go.sum policy/default.yaml 2>/dev/null | grep -v -e '_test\.go$$' -e '^test/' -e '^scheduler/' -e '^tools/')
+SCHED_SOURCES := $(MAIN_SOURCES) $(shell git ls-files -co --exclude-standard 'scheduler/*.go' scheduler/go.mod scheduler/go.sum 2>/dev/null | grep -v '_test\.go$$')
 
 $(BIN)/rktsched-scheduler: $(SCHED_SOURCES) test/cluster/versions.env
 	@mkdir -p $(BIN)
@@ -122,14 +125,13 @@ image: $(BIN)/image/index.json ## OCI layout bin/image/ (index.json: one linux/a
 
 # Built again when a source or a setting of the image changed (make test asks for it twice),
 # and always when IMAGE_PUSH asks for a push.
-IMAGE_SOURCES := $(shell git ls-files -co --exclude-standard '*.go' go.mod go.sum policy/default.yaml 2>/dev/null | grep -v -e '_test\.go$$' -e '^test/' -e '^scheduler/' -e '^tools/')
 IMAGE_SETTINGS := $(IMAGE) $(IMAGE_PLATFORMS) $(IMAGE_BASE) $(IMAGE_SOURCE) $(REVISION) $(SOURCE_DATE_EPOCH) $(LDFLAGS)
 $(BIN)/image.settings: FORCE
 	@mkdir -p $(BIN); echo '$(IMAGE_SETTINGS)' | cmp -s - $@ || echo '$(IMAGE_SETTINGS)' >$@
 .PHONY: FORCE
 FORCE:
 
-$(BIN)/image/index.json: $(IMAGE_SOURCES) $(BIN)/image.settings $(BIN)/ko $(BIN)/imagetool $(if $(IMAGE_PUSH),FORCE)
+$(BIN)/image/index.json: $(MAIN_SOURCES) $(BIN)/image.settings $(BIN)/ko $(BIN)/imagetool $(if $(IMAGE_PUSH),FORCE)
 	@set -euo pipefail; rm -rf $(BIN)/image-build $(BIN)/sbom; mkdir -p $(BIN)/image-build; \
 	export KOCACHE=$(CURDIR)/$(BIN)/kocache SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) KO_DOCKER_REPO=$(IMAGE_REPO); \
 	base='$(IMAGE_BASE)'; if [ -z "$$base" ]; then base=$$($(BIN)/imagetool base -cache "$$KOCACHE" -platforms $(IMAGE_PLATFORMS)); fi; \
