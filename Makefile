@@ -60,13 +60,13 @@ test: export IMAGE_PLATFORMS = linux/$(shell $(GO) env GOARCH)
 # everything built. client-go is compiled once for the control plane, helm and the image's
 # amd64 half (`make versions`), so they run one after another: side by side, each would
 # compile it again before the other had cached it. The other chain shares nothing with them:
-# golangci-lint, the -race build. ko and imagetool, which both need, come first.
+# golangci-lint, the -race build. ko and imagetool, which the image needs, come first.
 .PHONY: prebuild prebuild-kube prebuild-tools
 prebuild:
 	@$(MAKE) --no-print-directory -j2 prebuild-kube prebuild-tools
 prebuild-kube: control-plane $(BIN)/ko $(BIN)/imagetool
 	@$(MAKE) --no-print-directory $(BIN)/helm image
-prebuild-tools: $(BIN)/ko $(BIN)/imagetool
+prebuild-tools:
 	@$(MAKE) --no-print-directory $(BIN)/golangci-lint race-build
 
 .PHONY: control-plane
