@@ -37,7 +37,7 @@ func (s *Server) filter(w http.ResponseWriter, r *http.Request, c *call) error {
 				res.PassName(name)
 			} else {
 				res.Refuse(name, v.reason)
-				refused[np.Class.ID]++
+				refused.add(np.Class, v)
 			}
 		}
 		st.nodes = len(c.args.Names)
@@ -54,31 +54,54 @@ func (s *Server) filter(w http.ResponseWriter, r *http.Request, c *call) error {
 				res.PassNode(n)
 			} else {
 				res.Refuse(n.Name, v.reason)
-				refused[np.Class.ID]++
+				refused.add(np.Class, v)
 			}
 		}
 		st.nodes = len(c.args.Nodes)
 	}
-	for _, n := range refused {
-		st.refused += n
-	}
-	s.countRefusals(c, refused)
+	st.refused += refused.total
+	s.countRefusals(refused)
 	c.out = res.AppendTo(c.out[:0])
 	writeJSON(w, c.out)
 	return nil
 }
 
-// refusals counts refused nodes by class, for the metrics.
-type refusals []int
+// refusals counts refused nodes by class, for the metrics: a class's verdict is the same for
+// all its nodes, so one count per class stands for all their labels.
+type refusals struct {
+	byID     []int
+	verdicts []*classVerdict // by Class.ID, the verdict counted
+	total    int
+}
 
-func newRefusals(p *policy.Policy) refusals { return make(refusals, len(p.Classes())) }
+func newRefusals(p *policy.Policy) *refusals {
+	n := len(p.Classes())
+	return &refusals{byID: make([]int, n), verdicts: make([]*classVerdict, n)}
+}
 
-func (s *Server) countRefusals(c *call, r refusals) {
-	for id, n := range r {
+func (r *refusals) add(c *policy.Class, v *classVerdict) {
+	r.total++
+	id := c.ID
+	if id < 0 {
+		id = len(r.byID) // a class made for one use: counted on its own
+	}
+	for id >= len(r.byID) {
+		r.byID, r.verdicts = append(r.byID, 0), append(r.verdicts, nil)
+	}
+	if c.ID < 0 {
+		r.byID[id], r.verdicts[id] = 1, v
+		return
+	}
+	r.byID[id]++
+	r.verdicts[id] = v
+}
+
+func (s *Server) countRefusals(r *refusals) {
+	for id, n := range r.byID {
 		if n == 0 {
 			continue
 		}
-		for _, label := range c.pod.verdicts[id].refusedFor {
+		for _, label := range r.verdicts[id].refusedFor {
 			s.metrics.refused.WithLabelValues(label).Add(float64(n))
 		}
 	}

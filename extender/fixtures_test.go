@@ -12,6 +12,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	v1 "k8s.io/api/core/v1"
+	nodev1 "k8s.io/api/node/v1"
+	resourcev1 "k8s.io/api/resource/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -133,9 +135,16 @@ func newTestServer(t testing.TB, standalone bool, nodes ...*v1.Node) *Server {
 	return s
 }
 
-// staticNodeCache is a NodeCache fed directly rather than by an informer.
+// staticObjects is an objectSource that never changes.
+type staticObjects struct{ *policy.ObjectSet }
+
+func (staticObjects) Generation() int64 { return 0 }
+
+// staticNodeCache is a NodeCache fed directly rather than by an informer, with the objects
+// of testObjects.
 func staticNodeCache(nodes ...*v1.Node) *NodeCache {
-	c := &NodeCache{nodes: map[string]*nodeEntry{}, synced: func() bool { return true }}
+	c := &NodeCache{nodes: map[string]*nodeEntry{}, synced: func() bool { return true },
+		objects: staticObjects{testObjects()}, objectsSynced: func() bool { return true }}
 	for _, n := range nodes {
 		c.update(n)
 	}
@@ -208,3 +217,16 @@ var modes = []struct {
 }
 
 func seedPath(name string) string { return filepath.Join("..", "policy", "testdata", name) }
+
+// testObjects are the RuntimeClasses and DRA objects the tests' pods name.
+func testObjects() *policy.ObjectSet {
+	return policy.NewObjectSet(
+		&nodev1.RuntimeClass{ObjectMeta: metav1.ObjectMeta{Name: "kata"}, Handler: "kata-qemu"},
+		&nodev1.RuntimeClass{ObjectMeta: metav1.ObjectMeta{Name: "gvisor"}, Handler: "runsc"},
+		&nodev1.RuntimeClass{ObjectMeta: metav1.ObjectMeta{Name: "wasm"}, Handler: "spin"},
+		&resourcev1.DeviceClass{ObjectMeta: metav1.ObjectMeta{Name: "gpu.nvidia.com"}},
+		&resourcev1.ResourceClaimTemplate{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "one-gpu"},
+			Spec: resourcev1.ResourceClaimTemplateSpec{Spec: resourcev1.ResourceClaimSpec{Devices: resourcev1.DeviceClaim{
+				Requests: []resourcev1.DeviceRequest{{Name: "gpu", Exactly: &resourcev1.ExactDeviceRequest{DeviceClassName: "gpu.nvidia.com"}}}}}}},
+	)
+}

@@ -47,6 +47,10 @@ func (e *nodeEntry) profile(p *policy.Policy) policy.NodeProfile {
 type NodeCache struct {
 	factory informers.SharedInformerFactory
 	synced  func() bool
+	// objects are the other objects the policy reads, from the same informer factory;
+	// objectsSynced says whether their informers have synced.
+	objects       objectSource
+	objectsSynced func() bool
 
 	mu    sync.RWMutex
 	nodes map[string]*nodeEntry
@@ -73,6 +77,11 @@ func NewNodeCache(client kubernetes.Interface) (*NodeCache, error) {
 		return nil, err
 	}
 	c.synced = reg.HasSynced
+	objects, err := newClusterObjects(c.factory)
+	if err != nil {
+		return nil, err
+	}
+	c.objects, c.objectsSynced = objects, objects.hasSynced
 	return c, nil
 }
 
@@ -82,8 +91,9 @@ func (c *NodeCache) Start(ctx context.Context) {
 	c.factory.Start(ctx.Done())
 }
 
-// HasSynced reports whether the cache holds every Node the API server listed at start.
-func (c *NodeCache) HasSynced() bool { return c.synced() }
+// HasSynced reports whether the cache holds every Node, RuntimeClass, DeviceClass,
+// ResourceClaim and ResourceClaimTemplate the API server listed at start.
+func (c *NodeCache) HasSynced() bool { return c.synced() && c.objectsSynced() }
 
 // Len is how many nodes the cache holds.
 func (c *NodeCache) Len() int {

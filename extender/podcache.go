@@ -15,12 +15,15 @@ import (
 	"github.com/rktsched/rktsched/policy"
 )
 
-// podEntry is a pod's analysis under one policy, with each class's verdict already in the
-// shape the answers need, so judging a node is one slice index and a copy of shared bytes.
+// podEntry is a pod's analysis under one policy and one generation of the objects it names,
+// with each class's verdict already in the shape the answers need, so judging a node is one
+// slice index and a copy of shared bytes.
 type podEntry struct {
-	policy   *policy.Policy
-	verdicts []classVerdict // by Class.ID
-	ref      klog.ObjectRef
+	policy     *policy.Policy
+	generation int64 // of the cluster objects the analysis read
+	analysis   *policy.Analysis
+	verdicts   []classVerdict // by Class.ID, for the classes the policy had then
+	ref        klog.ObjectRef
 	// raw is the Pod's JSON the analysis was made from, and added when.
 	raw   []byte
 	added time.Time
@@ -36,37 +39,56 @@ type classVerdict struct {
 	refusedFor []string
 }
 
-// refusedUnknownNeed labels refusals caused by a typo in the rktsched.io/needs annotation,
-// which refuses every node without any capability missing.
-const refusedUnknownNeed = "unknown-need"
+// Metric labels of refusals that no missing capability causes: a typo in the
+// rktsched.io/needs annotation, or an object the pod names that does not exist.
+const (
+	refusedUnknownNeed   = "unknown-need"
+	refusedMissingObject = "missing-object"
+)
 
-func newPodEntry(p *policy.Policy, pod *v1.Pod) *podEntry {
-	a := p.Analyze(pod)
-	e := &podEntry{policy: p, verdicts: make([]classVerdict, len(p.Classes())), ref: klog.KObj(pod)}
-	for _, c := range p.Classes() {
-		v := a.Verdict(c)
-		// Scores outside 0..10 are added up by kube-scheduler as they are: never send one.
-		score := min(max(v.Score, 0), policy.MaxScore)
-		if !v.Fits {
-			score = 0
-		}
-		cv := classVerdict{fits: v.Fits, score: score}
-		if !v.Fits {
-			cv.reason = wire.Quote(v.Reason)
-			for _, m := range v.Missing {
-				cv.refusedFor = append(cv.refusedFor, string(m))
-			}
-			if len(cv.refusedFor) == 0 {
-				cv.refusedFor = []string{refusedUnknownNeed}
-			}
-		}
-		e.verdicts[c.ID] = cv
+func newPodEntry(p *policy.Policy, pod *v1.Pod, objs policy.Objects, generation int64) *podEntry {
+	a := p.AnalyzeWith(pod, objs)
+	classes := p.Classes()
+	e := &podEntry{policy: p, generation: generation, analysis: a, verdicts: make([]classVerdict, len(classes)), ref: klog.KObj(pod)}
+	for _, c := range classes {
+		e.verdicts[c.ID] = e.judge(c)
 	}
 	return e
 }
 
-// verdict returns the verdict for nodes of class c, which comes from e.policy.
-func (e *podEntry) verdict(c *policy.Class) *classVerdict { return &e.verdicts[c.ID] }
+func (e *podEntry) judge(c *policy.Class) classVerdict {
+	v := e.analysis.Verdict(c)
+	// Scores outside 0..10 are added up by kube-scheduler as they are: never send one.
+	score := min(max(v.Score, 0), policy.MaxScore)
+	if !v.Fits {
+		score = 0
+	}
+	cv := classVerdict{fits: v.Fits, score: score}
+	if !v.Fits {
+		cv.reason = wire.Quote(v.Reason)
+		for _, m := range v.Missing {
+			cv.refusedFor = append(cv.refusedFor, string(m))
+		}
+		switch {
+		case len(cv.refusedFor) > 0:
+		case len(e.analysis.MissingObjects) > 0:
+			cv.refusedFor = []string{refusedMissingObject}
+		default:
+			cv.refusedFor = []string{refusedUnknownNeed}
+		}
+	}
+	return cv
+}
+
+// verdict returns the verdict for nodes of class c, which comes from e.policy. A class the
+// policy met after the analysis is judged on the call.
+func (e *podEntry) verdict(c *policy.Class) *classVerdict {
+	if c.ID >= 0 && c.ID < len(e.verdicts) {
+		return &e.verdicts[c.ID]
+	}
+	cv := e.judge(c)
+	return &cv
+}
 
 // Bounds of the pod cache. kube-scheduler works on one pod at a time, and its verbs for a
 // pod follow each other within seconds: a few hundred analyses cover any backlog of retries.
@@ -105,18 +127,20 @@ func (pc *podCache) flush() { pc.lru.Purge() }
 func (pc *podCache) Len() int { return pc.lru.Len() }
 
 // analyze returns the analysis of the pod whose JSON is raw, under p: from the cache when the
-// same JSON was analysed under p within the TTL, else by decoding it.
-func (pc *podCache) analyze(raw []byte, p *policy.Policy) (*podEntry, error) {
+// same JSON was analysed under p and the same objects within the TTL, else by decoding it.
+// The objects the pod names are read from objs (nil: none exist), whose generation says
+// whether a cached analysis read the same ones.
+func (pc *podCache) analyze(raw []byte, p *policy.Policy, objs policy.Objects, generation int64) (*podEntry, error) {
 	key := xxhash.Sum64(raw)
 	now := pc.clock.Now()
-	if e, ok := pc.lru.Get(key); ok && e.policy == p && bytes.Equal(e.raw, raw) && now.Sub(e.added) < pc.ttl {
+	if e, ok := pc.lru.Get(key); ok && e.policy == p && e.generation == generation && bytes.Equal(e.raw, raw) && now.Sub(e.added) < pc.ttl {
 		return e, nil
 	}
 	var pod v1.Pod
 	if err := wire.Unmarshal(raw, &pod); err != nil {
 		return nil, fmt.Errorf("decoding Pod: %w", err)
 	}
-	e := newPodEntry(p, &pod)
+	e := newPodEntry(p, &pod, objs, generation)
 	if len(raw) <= maxCachedPodBytes {
 		e.raw, e.added = bytes.Clone(raw), now
 		pc.lru.Add(key, e)

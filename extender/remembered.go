@@ -67,11 +67,11 @@ func (r *rememberedNodes) profileFor(p *policy.Policy, n *wire.Node, scratch *[]
 	h := xxhash.Sum64(key)
 	rn, ok := r.byInputs.Get(h)
 	if !ok || !bytes.Equal(rn.key, key) {
-		slim, err := n.Slim()
+		parts, err := n.Parts()
 		if err != nil {
 			return policy.NodeProfile{}, err
 		}
-		e := &nodeEntry{inputs: policy.InputsOf(slim)}
+		e := &nodeEntry{inputs: parts.Inputs()}
 		if len(key) > maxRememberedInputBytes {
 			return e.profile(p), nil
 		}

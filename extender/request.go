@@ -114,7 +114,12 @@ func (s *Server) readPreemptArgs(w http.ResponseWriter, r *http.Request, c *call
 
 func (s *Server) analyze(c *call, pod []byte) error {
 	c.policy = s.store.Load()
-	e, err := s.pods.analyze(pod, c.policy)
+	var objs policy.Objects
+	var generation int64
+	if s.nodes != nil {
+		objs, generation = s.nodes.objects, s.nodes.objects.Generation()
+	}
+	e, err := s.pods.analyze(pod, c.policy, objs, generation)
 	if err != nil {
 		return badRequest("%v", err)
 	}

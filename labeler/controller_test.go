@@ -43,7 +43,14 @@ var (
 // allCapabilities is the design's list of capabilities, each of which gets a label.
 var allCapabilities = []string{"attach", "port-forward", "init-containers", "gpu", "host-ipc", "host-pid",
 	"namespace-isolation", "hostpath-create", "subpath-create", "selinux-per-container", "oom-score-adj",
-	"restart-backoff", "stdout-logs", "image-update-in-place", "image-pull-cache"}
+	"restart-backoff", "stdout-logs", "image-update-in-place", "image-pull-cache",
+	"host-network", "subpath", "selinux-labels", "user-namespaces", "recursive-read-only",
+	"supplemental-groups-strict", "image-volumes", "raw-sockets", "runtime-handler"}
+
+// unreported are what a node lacks when it reports no runtime handlers and features (every
+// node of these tests), and image volumes, which only containerd >= 2.1 and CRI-O >= 1.31
+// mount (none of these tests' runtimes).
+var unreported = []policy.Capability{"user-namespaces", "recursive-read-only", "supplemental-groups-strict", "image-volumes"}
 
 // labelsOf spells out the labels the design gives a node under the default policy.
 func labelsOf(runtime, stage1, version string, lacks ...policy.Capability) map[string]string {
@@ -57,7 +64,7 @@ func labelsOf(runtime, stage1, version string, lacks ...policy.Capability) map[s
 	for _, c := range allCapabilities {
 		m["capability.rktsched.io/"+c] = "true"
 	}
-	for _, c := range lacks {
+	for _, c := range append(lacks, unreported...) {
 		m["capability.rktsched.io/"+string(c)] = "false"
 	}
 	return m

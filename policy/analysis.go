@@ -4,11 +4,14 @@ import (
 	"fmt"
 	"math/bits"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
 	v1 "k8s.io/api/core/v1"
+	nodev1 "k8s.io/api/node/v1"
+	resourcev1 "k8s.io/api/resource/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 )
 
@@ -27,7 +30,9 @@ type Need struct {
 
 // Verdict is what the policy says about running a pod on nodes of one class.
 type Verdict struct {
-	Fits bool
+	// Class is the class judged: the node's, or the flavour the pod's stage1 override makes it.
+	Class *Class
+	Fits  bool
 	// Score is 0..MaxScore; 0 when the pod does not fit.
 	Score int64
 	// Reason explains a refusal the same way for every node of the class, e.g.
@@ -35,6 +40,23 @@ type Verdict struct {
 	Reason string
 	// Missing are the capabilities that refuse the node; Degraded those that lower its score.
 	Missing, Degraded []Capability
+	// Gaps say, for each missing or degraded capability, what lacks it (in reason order).
+	Gaps []Gap
+}
+
+// Gap is one capability a class lacks for the pod, and what lacks it.
+type Gap struct {
+	Capability Capability
+	// By is what lacks it, as reasons name it: "rkt stage1-kvm" (the runtime and flavour),
+	// "containerd 1.7.22" (the runtime version), "containerd handler kata-qemu" (the handler's
+	// profile or what the node reports of it), "containerd default handler", "node" (a
+	// handler the node does not offer).
+	By string
+	// Note is why, where the name of By does not say: "needs 2.1", "reported false",
+	// "not reported"; empty otherwise.
+	Note string
+	// Soft: the gap only lowers the score.
+	Soft bool
 }
 
 // Analysis is what a policy makes of a pod: its needs and a verdict for every class of node.
@@ -47,7 +69,14 @@ type Analysis struct {
 	Unknown []string
 	// Stage1Override is the pod's stage1 override annotation, if any.
 	Stage1Override string
+	// RuntimeClass is the pod's spec.runtimeClassName and Handler that RuntimeClass's
+	// handler; both empty for a pod of the runtime's default handler.
+	RuntimeClass, Handler string
+	// MissingObjects are the objects the pod names that do not exist, e.g. "RuntimeClass
+	// kata-clh": every node is refused, the reason naming them.
+	MissingObjects []string
 	hard, soft     capSet
+	refusal        string    // the reason every node is refused for, if any
 	verdicts       []Verdict // by Class.ID
 }
 
@@ -55,13 +84,25 @@ type Analysis struct {
 func (a *Analysis) Policy() *Policy { return a.policy }
 
 // Verdict returns the verdict for nodes of class c, which must come from the same policy.
-func (a *Analysis) Verdict(c *Class) *Verdict { return &a.verdicts[c.ID] }
+// Classes met after the analysis are judged on the call.
+func (a *Analysis) Verdict(c *Class) *Verdict {
+	if c.ID >= 0 && c.ID < len(a.verdicts) {
+		return &a.verdicts[c.ID]
+	}
+	v := a.judge(c)
+	return &v
+}
 
-// Analyze works out what pod needs and judges it against every class of node.
-func (p *Policy) Analyze(pod *v1.Pod) *Analysis {
+// Analyze works out what pod needs and judges it against every class of node, as if no
+// object it names (RuntimeClass, ResourceClaim, ...) existed: AnalyzeWith(pod, nil).
+func (p *Policy) Analyze(pod *v1.Pod) *Analysis { return p.AnalyzeWith(pod, nil) }
+
+// AnalyzeWith works out what pod needs, reading the objects it names from objs (nil: none
+// exist), and judges it against every class of node.
+func (p *Policy) AnalyzeWith(pod *v1.Pod, objs Objects) *Analysis {
 	a := &Analysis{policy: p, Stage1Override: pod.Annotations[AnnotationStage1Override]}
 	var f needSet
-	analyzeSpec(p, &pod.Spec, &f)
+	analyzeSpec(p, pod, objs, &f, a)
 	for name := range strings.SplitSeq(pod.Annotations[AnnotationNeeds], ",") {
 		name = strings.TrimSpace(name)
 		switch c := Capability(name); {
@@ -92,9 +133,18 @@ func (p *Policy) Analyze(pod *v1.Pod) *Analysis {
 			a.soft.add(c)
 		}
 	}
-	a.verdicts = make([]Verdict, len(p.classes))
-	for _, c := range p.classes {
-		a.verdicts[c.ID] = a.judge(a.effectiveClass(c))
+	var refusals []string
+	if len(a.Unknown) > 0 {
+		refusals = append(refusals, fmt.Sprintf("pod annotation %s names unknown capabilities: %s", AnnotationNeeds, strings.Join(a.Unknown, ", ")))
+	}
+	for _, o := range a.MissingObjects {
+		refusals = append(refusals, o)
+	}
+	a.refusal = strings.Join(refusals, "; ")
+	classes := p.Classes()
+	a.verdicts = make([]Verdict, len(classes))
+	for _, c := range classes {
+		a.verdicts[c.ID] = a.judge(c)
 	}
 	return a
 }
@@ -128,31 +178,118 @@ func (a *Analysis) effectiveClass(c *Class) *Class {
 	if a.Stage1Override == "" || c.Stage1 == "" {
 		return c
 	}
-	for _, rt := range a.policy.runtimes {
-		if rt.name == c.Runtime {
-			if o := rt.lookupFlavour(a.Stage1Override); o != nil {
-				return o
-			}
-		}
+	f := c.rt.lookupFlavour(a.Stage1Override)
+	if f == "" || f == c.Stage1 {
+		return c
 	}
-	return c
+	return a.policy.class(c.rt, f, c.Version, c.handlers, c.SupplementalGroupsPolicy)
 }
 
-func (a *Analysis) judge(c *Class) Verdict {
-	if len(a.Unknown) > 0 {
-		return Verdict{Reason: fmt.Sprintf("pod annotation %s names unknown capabilities: %s", AnnotationNeeds, strings.Join(a.Unknown, ", "))}
-	}
-	if missing := a.hard & c.lacks; missing != 0 {
-		v := Verdict{Missing: missing.list()}
-		v.Reason = c.Name + " lacks " + joinCapabilities(v.Missing)
+// judge decides the pod on nodes of class c. What lacks a capability is looked at in this
+// order, each capability told once, by the first that lacks it: the node's handler list
+// (presence), the runtime and its flavour, the runtime version, the handler's profile, what
+// the node reports. Profiles and reports both apply: a need is met only if all allow it.
+func (a *Analysis) judge(node *Class) Verdict {
+	c := a.effectiveClass(node)
+	v := Verdict{Class: c}
+	if a.refusal != "" {
+		v.Reason = a.refusal
 		return v
 	}
-	v := Verdict{Fits: true, Score: MaxScore, Degraded: (a.soft & c.lacks).list()}
+	need := a.hard | a.soft
+	var lacking capSet
+	add := func(by string, set capSet, note func(Capability) string) {
+		set &= need &^ lacking
+		for _, cp := range set.list() {
+			g := Gap{Capability: cp, By: by, Soft: a.soft.has(cp)}
+			if note != nil {
+				g.Note = note(cp)
+			}
+			v.Gaps = append(v.Gaps, g)
+		}
+		lacking |= set
+	}
+	if need.has(RuntimeHandler) && c.report != nil && !c.offers(a.Handler) {
+		add("node", capSetOf(RuntimeHandler), nil)
+	}
+	add(c.Name, c.lacks, nil)
+	if c.tooOld&need != 0 {
+		ver := c.Version
+		if ver == "" {
+			ver = "(no version)"
+		}
+		add(c.Runtime+" "+ver, c.tooOld, func(cp Capability) string {
+			for _, mv := range c.rt.minVersions {
+				if mv.capability == cp {
+					return "needs " + mv.text
+				}
+			}
+			return ""
+		})
+	}
+	handler, by := a.Handler, c.Runtime+" handler "+a.Handler
+	if handler == "" {
+		handler, by = c.rt.defaultHandler, c.Runtime+" handler "+c.rt.defaultHandler
+	}
+	add(by, a.policy.profileFor(c.rt, handler), nil)
+	if need&reportedCapabilities != 0 {
+		if a.Handler == "" {
+			by = c.Runtime + " default handler"
+		}
+		notes := map[Capability]string{}
+		unreported := c.unreported(a.Handler, notes)
+		add(by, unreported, func(cp Capability) string { return notes[cp] })
+		if note, lacks := c.groupsStrict(); lacks {
+			add(c.Runtime, capSetOf(SupplementalGroupsStrict), func(Capability) string { return note })
+		}
+	}
+	if missing := lacking & a.hard; missing != 0 {
+		// A refused node has no score: only what refuses it is told.
+		v.Gaps = slices.DeleteFunc(v.Gaps, func(g Gap) bool { return g.Soft })
+		v.Missing, v.Reason = missing.list(), a.reason(v.Gaps)
+		return v
+	}
+	v.Degraded = (lacking & a.soft).list()
+	v.Fits, v.Score = true, MaxScore
 	for _, cp := range v.Degraded {
 		v.Score -= int64(a.policy.Weight(cp))
 	}
 	v.Score = max(v.Score, 0)
 	return v
+}
+
+// reason renders the hard gaps: "By lacks c1, c2 (note); By2 lacks c3", and a handler the
+// node does not offer as "node lacks runtime handler kata-qemu".
+func (a *Analysis) reason(gaps []Gap) string {
+	var b strings.Builder
+	last := ""
+	for _, g := range gaps {
+		if g.Soft {
+			continue
+		}
+		if g.Capability == RuntimeHandler && g.By == "node" {
+			if b.Len() > 0 {
+				b.WriteString("; ")
+			}
+			b.WriteString("node lacks runtime handler " + a.Handler)
+			last = ""
+			continue
+		}
+		if g.By == last {
+			b.WriteString(", ")
+		} else {
+			if b.Len() > 0 {
+				b.WriteString("; ")
+			}
+			b.WriteString(g.By + " lacks ")
+			last = g.By
+		}
+		b.WriteString(string(g.Capability))
+		if g.Note != "" {
+			b.WriteString(" (" + g.Note + ")")
+		}
+	}
+	return b.String()
 }
 
 func joinCapabilities(cs []Capability) string {
@@ -176,6 +313,10 @@ const (
 	whyAnnotationNeeds     = "metadata.annotations[" + AnnotationNeeds + "]"
 	whyHostIPC             = "spec.hostIPC"
 	whyHostPID             = "spec.hostPID"
+	whyHostNetwork         = "spec.hostNetwork"
+	whyHostUsers           = "spec.hostUsers false"
+	whyGroupsStrict        = "spec.securityContext.supplementalGroupsPolicy Strict"
+	whyPodSELinux          = "spec.securityContext.seLinuxOptions"
 	whyNamespaceIsolation  = "spec.hostNetwork, spec.hostPID, spec.hostIPC false"
 	whyRestartDefault      = "spec.restartPolicy Always (defaulted)"
 	whyRestartAlways       = "spec.restartPolicy Always"
@@ -227,9 +368,11 @@ func containerWhy(spec *v1.PodSpec, i int, field ...string) string {
 	return joinWhy(parts...)
 }
 
-// analyzeSpec reports every need the pod spec shows, as the design's capability table says,
-// each with the field that shows it (the first one, for a need shown several times).
-func analyzeSpec(p *Policy, spec *v1.PodSpec, f *needSet) {
+// analyzeSpec reports every need the pod spec shows, as the design's capability tables say,
+// each with the field that shows it (the first one, for a need shown several times), and
+// records in a the pod's handler and the objects it names that do not exist.
+func analyzeSpec(p *Policy, pod *v1.Pod, objs Objects, f *needSet, a *Analysis) {
+	spec := &pod.Spec
 	if len(spec.InitContainers) > 0 {
 		f.add(InitContainers, false, joinWhy("spec.initContainers[0] (", spec.InitContainers[0].Name, ")"))
 	}
@@ -239,8 +382,22 @@ func analyzeSpec(p *Policy, spec *v1.PodSpec, f *needSet) {
 	if spec.HostPID {
 		f.add(HostPID, false, whyHostPID)
 	}
+	if spec.HostNetwork {
+		f.add(HostNetwork, false, whyHostNetwork)
+	}
 	if !spec.HostIPC && !spec.HostPID && !spec.HostNetwork {
 		f.add(NamespaceIsolation, false, whyNamespaceIsolation)
+	}
+	if spec.HostUsers != nil && !*spec.HostUsers {
+		f.add(UserNamespaces, false, whyHostUsers)
+	}
+	if sc := spec.SecurityContext; sc != nil {
+		if sc.SupplementalGroupsPolicy != nil && *sc.SupplementalGroupsPolicy == v1.SupplementalGroupsPolicyStrict {
+			f.add(SupplementalGroupsStrict, false, whyGroupsStrict)
+		}
+		if labelled(sc.SELinuxOptions) {
+			f.add(SELinuxLabels, false, whyPodSELinux)
+		}
 	}
 	switch spec.RestartPolicy {
 	case "":
@@ -253,6 +410,18 @@ func analyzeSpec(p *Policy, spec *v1.PodSpec, f *needSet) {
 	if guaranteed(spec) {
 		f.add(OOMScoreAdj, false, whyGuaranteed)
 	}
+	if rc := spec.RuntimeClassName; rc != nil && *rc != "" {
+		a.RuntimeClass = *rc
+		switch obj := lookup(objs, func(o Objects) *nodev1.RuntimeClass { return o.RuntimeClass(*rc) }); {
+		case obj == nil:
+			a.MissingObjects = append(a.MissingObjects, "RuntimeClass "+*rc+" does not exist")
+		case obj.Handler == "":
+			a.MissingObjects = append(a.MissingObjects, "RuntimeClass "+*rc+" names no handler")
+		default:
+			a.Handler = obj.Handler
+			f.add(RuntimeHandler, false, joinWhy("spec.runtimeClassName ", *rc, " (handler ", obj.Handler, ")"))
+		}
+	}
 	volumes := make(map[string]*v1.Volume, len(spec.Volumes))
 	for i := range spec.Volumes {
 		vol := &spec.Volumes[i]
@@ -260,7 +429,11 @@ func analyzeSpec(p *Policy, spec *v1.PodSpec, f *needSet) {
 		if hp := vol.HostPath; hp != nil && (hp.Type == nil || *hp.Type == v1.HostPathUnset) && !p.knownHostPaths[path.Clean(hp.Path)] && f.wants(HostPathCreate, false) {
 			f.add(HostPathCreate, false, joinWhy("spec.volumes[", strconv.Itoa(i), "] (", vol.Name, ") hostPath ", hp.Path))
 		}
+		if vol.Image != nil && f.wants(ImageVolumes, false) {
+			f.add(ImageVolumes, false, joinWhy("spec.volumes[", strconv.Itoa(i), "] (", vol.Name, ") image ", vol.Image.Reference))
+		}
 	}
+	analyzeClaims(p, pod, objs, f, a)
 	// The first container mounting each volume, and its seLinuxOptions.
 	type mounter struct {
 		container int
@@ -276,8 +449,10 @@ func analyzeSpec(p *Policy, spec *v1.PodSpec, f *needSet) {
 			}
 			f.add(Attach, false, containerWhy(spec, i, field))
 		}
-		if gpu, list := gpuResource(p, c); gpu != "" && f.wants(GPU, false) {
-			f.add(GPU, false, containerWhy(spec, i, "resources.", list, "[", gpu, "]"))
+		if f.wants(GPU, false) {
+			if gpu, list, class := gpuResource(p, objs, c); gpu != "" {
+				f.add(GPU, false, containerWhy(spec, i, "resources.", list, "[", gpu, "]", class))
+			}
 		}
 		if pullsAlways(c) && f.wants(ImagePullCache, false) {
 			if c.ImagePullPolicy == v1.PullAlways {
@@ -286,18 +461,38 @@ func analyzeSpec(p *Policy, spec *v1.PodSpec, f *needSet) {
 				f.add(ImagePullCache, false, containerWhy(spec, i, "image ", c.Image, whyPullAlwaysDefaulted))
 			}
 		}
+		if sc := c.SecurityContext; sc != nil {
+			if labelled(sc.SELinuxOptions) && f.wants(SELinuxLabels, false) {
+				f.add(SELinuxLabels, false, containerWhy(spec, i, "securityContext.seLinuxOptions"))
+			}
+			if f.wants(RawSockets, false) {
+				if why := rawSockets(sc); why != "" {
+					f.add(RawSockets, false, containerWhy(spec, i, why))
+				}
+			}
+		}
 		se := containerSELinux(spec, c)
 		for j := range c.VolumeMounts {
 			m := &c.VolumeMounts[j]
 			if m.SubPath != "" || m.SubPathExpr != "" {
+				field := "subPath"
+				if m.SubPath == "" {
+					field = "subPathExpr"
+				}
 				vol := volumes[m.Name]
 				soft := vol == nil || vol.EmptyDir == nil
 				if f.wants(SubPathCreate, soft) {
-					field := "subPath"
-					if m.SubPath == "" {
-						field = "subPathExpr"
-					}
 					f.add(SubPathCreate, soft, containerWhy(spec, i, "volumeMounts[", strconv.Itoa(j), "] (", m.Name, ") ", field))
+				}
+				if f.wants(SubPath, false) {
+					f.add(SubPath, false, containerWhy(spec, i, "volumeMounts[", strconv.Itoa(j), "] (", m.Name, ") ", field))
+				}
+			}
+			if rro := m.RecursiveReadOnly; rro != nil && *rro != v1.RecursiveReadOnlyDisabled {
+				// IfPossible silently degrades to a plain read-only mount: a soft need.
+				soft := *rro != v1.RecursiveReadOnlyEnabled
+				if f.wants(RecursiveReadOnly, soft) {
+					f.add(RecursiveReadOnly, soft, containerWhy(spec, i, "volumeMounts[", strconv.Itoa(j), "] (", m.Name, ") recursiveReadOnly ", string(*rro)))
 				}
 			}
 			if prev, ok := seLinuxByVolume[m.Name]; !ok {
@@ -311,18 +506,142 @@ func analyzeSpec(p *Policy, spec *v1.PodSpec, f *needSet) {
 	}
 }
 
-// gpuResource returns the first GPU resource of the policy that the container limits or
-// requests, and which of the two ("limits" or "requests"); "" if none.
-func gpuResource(p *Policy, c *v1.Container) (name, list string) {
-	for _, name := range p.gpuResources {
-		if q, ok := c.Resources.Limits[v1.ResourceName(name)]; ok && !q.IsZero() {
-			return name, "limits"
-		}
-		if q, ok := c.Resources.Requests[v1.ResourceName(name)]; ok && !q.IsZero() {
-			return name, "requests"
+// lookup asks objs, or answers nil when there are none.
+func lookup[T any](objs Objects, get func(Objects) *T) *T {
+	if objs == nil {
+		return nil
+	}
+	return get(objs)
+}
+
+// labelled reports whether SELinux options set a label: some of user, role, type, level
+// (design: options with none set, or set to "", are no need).
+func labelled(o *v1.SELinuxOptions) bool {
+	return o != nil && (o.User != "" || o.Role != "" || o.Type != "" || o.Level != "")
+}
+
+// rawSockets returns the field that gives a container raw sockets: privileged, or
+// capabilities.add naming NET_RAW or ALL (case-insensitive, with or without CAP_, as
+// container runtimes read it); "" if none.
+func rawSockets(sc *v1.SecurityContext) string {
+	if sc.Privileged != nil && *sc.Privileged {
+		return "securityContext.privileged"
+	}
+	if sc.Capabilities == nil {
+		return ""
+	}
+	for _, c := range sc.Capabilities.Add {
+		switch strings.TrimPrefix(strings.ToUpper(string(c)), "CAP_") {
+		case "NET_RAW", "ALL":
+			return "securityContext.capabilities.add " + string(c)
 		}
 	}
-	return "", ""
+	return ""
+}
+
+// analyzeClaims finds a GPU need in the pod's DRA claims: a request (or one of its
+// firstAvailable alternatives) naming a device class the policy counts as a GPU. A claim or
+// template the pod names that does not exist is a missing object.
+func analyzeClaims(p *Policy, pod *v1.Pod, objs Objects, f *needSet, a *Analysis) {
+	for i, pc := range pod.Spec.ResourceClaims {
+		var requests []resourcev1.DeviceRequest
+		var what string
+		switch {
+		case pc.ResourceClaimName != nil:
+			name := *pc.ResourceClaimName
+			claim := lookup(objs, func(o Objects) *resourcev1.ResourceClaim { return o.ResourceClaim(pod.Namespace, name) })
+			if claim == nil {
+				a.MissingObjects = append(a.MissingObjects, "ResourceClaim "+pod.Namespace+"/"+name+" does not exist")
+				continue
+			}
+			requests, what = claim.Spec.Devices.Requests, "claim "+name
+		case pc.ResourceClaimTemplateName != nil:
+			name := *pc.ResourceClaimTemplateName
+			tmpl := lookup(objs, func(o Objects) *resourcev1.ResourceClaimTemplate { return o.ResourceClaimTemplate(pod.Namespace, name) })
+			if tmpl == nil {
+				a.MissingObjects = append(a.MissingObjects, "ResourceClaimTemplate "+pod.Namespace+"/"+name+" does not exist")
+				continue
+			}
+			requests, what = tmpl.Spec.Spec.Devices.Requests, "template "+name
+		default:
+			continue
+		}
+		if !f.wants(GPU, false) {
+			continue
+		}
+		for _, r := range requests {
+			if class := gpuRequestClass(p, &r); class != "" {
+				f.add(GPU, false, joinWhy("spec.resourceClaims[", strconv.Itoa(i), "] (", pc.Name, ") ", what, " class ", class))
+				break
+			}
+		}
+	}
+}
+
+// gpuRequestClass returns the GPU device class a DRA request names, "" if none: a request is
+// a GPU need if it, or any of its firstAvailable alternatives, names a GPU class.
+func gpuRequestClass(p *Policy, r *resourcev1.DeviceRequest) string {
+	if r.Exactly != nil && p.gpuClass(r.Exactly.DeviceClassName) {
+		return r.Exactly.DeviceClassName
+	}
+	for _, sub := range r.FirstAvailable {
+		if p.gpuClass(sub.DeviceClassName) {
+			return sub.DeviceClassName
+		}
+	}
+	return ""
+}
+
+func (p *Policy) gpuClass(name string) bool { return name != "" && matchAny(p.gpuDeviceClasses, name) }
+
+func matchAny(patterns []string, name string) bool {
+	for _, pat := range patterns {
+		if ok, _ := path.Match(pat, name); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// deviceClassResourcePrefix + a DeviceClass's name is the extended resource every DeviceClass
+// backs implicitly (DRA extended resources, KEP-5004).
+const deviceClassResourcePrefix = "deviceclass.resource.kubernetes.io/"
+
+// gpuResource returns the first extended resource (by name) that the container limits or
+// requests at a quantity above 0 and that is a GPU: on the policy's GPU list (names or
+// globs), or backed by a GPU DeviceClass (its extendedResourceName, or the implicit
+// deviceclass.resource.kubernetes.io/<class>); with which of limits or requests holds it,
+// and, for a DeviceClass, " (DeviceClass <name>)". "" if none.
+func gpuResource(p *Policy, objs Objects, c *v1.Container) (name, list, class string) {
+	for _, l := range [...]struct {
+		name string
+		rl   v1.ResourceList
+	}{{"limits", c.Resources.Limits}, {"requests", c.Resources.Requests}} {
+		var names []string
+		for n, q := range l.rl {
+			if strings.IndexByte(string(n), '/') >= 0 && !q.IsZero() {
+				names = append(names, string(n))
+			}
+		}
+		slices.Sort(names)
+		for _, n := range names {
+			if matchAny(p.gpuResources, n) {
+				return n, l.name, ""
+			}
+			if dc, ok := strings.CutPrefix(n, deviceClassResourcePrefix); ok && p.gpuClass(dc) {
+				return n, l.name, " (DeviceClass " + dc + ")"
+			}
+			if objs == nil {
+				continue
+			}
+			for _, dc := range objs.DeviceClassesFor(n) {
+				if p.gpuClass(dc) {
+					return n, l.name, " (DeviceClass " + dc + ")"
+				}
+			}
+		}
+	}
+	return "", "", ""
 }
 
 // guaranteed reports whether the pod's QoS class is Guaranteed: every container sets cpu and

@@ -159,7 +159,7 @@ func TestCapabilityRows(t *testing.T) {
 		{
 			name:   "hostNetwork only gives up isolation",
 			pod:    pod(func(s *v1.PodSpec) { s.HostNetwork = true }),
-			needs:  nil,
+			needs:  []string{"host-network"},
 			fitsOn: "docker,coreos,kvm,fly",
 		},
 		{
@@ -193,7 +193,7 @@ func TestCapabilityRows(t *testing.T) {
 				s.Volumes = []v1.Volume{{Name: "scratch", VolumeSource: v1.VolumeSource{EmptyDir: &v1.EmptyDirVolumeSource{}}}}
 				s.Containers[0].VolumeMounts = []v1.VolumeMount{{Name: "scratch", MountPath: "/a", SubPath: "a"}}
 			}),
-			needs:    []string{"namespace-isolation", "subpath-create"},
+			needs:    []string{"namespace-isolation", "subpath", "subpath-create"},
 			fitsOn:   "docker",
 			coreosRe: "rkt stage1-coreos lacks subpath-create",
 		},
@@ -203,7 +203,7 @@ func TestCapabilityRows(t *testing.T) {
 				s.Volumes = []v1.Volume{{Name: "cfg", VolumeSource: v1.VolumeSource{ConfigMap: &v1.ConfigMapVolumeSource{}}}}
 				s.Containers[0].VolumeMounts = []v1.VolumeMount{{Name: "cfg", MountPath: "/cfg", SubPathExpr: "$(POD_NAME)"}}
 			}),
-			needs:  []string{"namespace-isolation", "subpath-create (soft)"},
+			needs:  []string{"namespace-isolation", "subpath", "subpath-create (soft)"},
 			fitsOn: "docker,coreos,kvm",
 		},
 		{
@@ -217,7 +217,7 @@ func TestCapabilityRows(t *testing.T) {
 						SecurityContext: &v1.SecurityContext{SELinuxOptions: &v1.SELinuxOptions{Level: "s0:c3,c4"}}},
 				}
 			}),
-			needs:    []string{"namespace-isolation", "selinux-per-container"},
+			needs:    []string{"namespace-isolation", "selinux-labels", "selinux-per-container"},
 			fitsOn:   "docker",
 			coreosRe: "rkt stage1-coreos lacks selinux-per-container",
 		},
@@ -232,7 +232,7 @@ func TestCapabilityRows(t *testing.T) {
 						SecurityContext: &v1.SecurityContext{SELinuxOptions: &v1.SELinuxOptions{Level: "s0:c1,c2"}}},
 				}
 			}),
-			needs:  []string{"namespace-isolation"},
+			needs:  []string{"namespace-isolation", "selinux-labels"},
 			fitsOn: "docker,coreos,kvm",
 		},
 		{
@@ -530,8 +530,9 @@ func TestWhy(t *testing.T) {
 				s.Containers = []v1.Container{{Name: "cuda", Image: "x:1", Stdin: true, TTY: true, Resources: v1.ResourceRequirements{Limits: gpu, Requests: gpu}}}
 			}),
 			want: map[Capability]string{
-				Attach: "spec.containers[0] (cuda) stdin",
-				GPU:    "spec.containers[0] (cuda) resources.limits[nvidia.com/gpu]",
+				Attach:      "spec.containers[0] (cuda) stdin",
+				GPU:         "spec.containers[0] (cuda) resources.limits[nvidia.com/gpu]",
+				HostNetwork: "spec.hostNetwork",
 			},
 		},
 		{
@@ -585,6 +586,9 @@ func TestWhy(t *testing.T) {
 				HostPathCreate:      "spec.volumes[2] (data) hostPath /srv/data",
 				SubPathCreate:       "spec.containers[1] (sidecar) volumeMounts[1] (scratch) subPath",
 				SELinuxPerContainer: "spec.containers[1] (sidecar) volumeMounts[1] (scratch) seLinuxOptions differ from spec.containers[0] (app)",
+				HostNetwork:         "spec.hostNetwork",
+				SubPath:             "spec.containers[0] (app) volumeMounts[0] (cfg) subPathExpr",
+				SELinuxLabels:       "spec.containers[1] (sidecar) securityContext.seLinuxOptions",
 			},
 		},
 		{
@@ -594,7 +598,11 @@ func TestWhy(t *testing.T) {
 				s.Volumes = []v1.Volume{{Name: "cfg", VolumeSource: v1.VolumeSource{ConfigMap: &v1.ConfigMapVolumeSource{}}}}
 				s.Containers[0].VolumeMounts = []v1.VolumeMount{{Name: "cfg", MountPath: "/cfg", SubPathExpr: "$(POD_NAME)"}}
 			}),
-			want: map[Capability]string{SubPathCreate: "spec.containers[0] (main) volumeMounts[0] (cfg) subPathExpr"},
+			want: map[Capability]string{
+				SubPathCreate: "spec.containers[0] (main) volumeMounts[0] (cfg) subPathExpr",
+				SubPath:       "spec.containers[0] (main) volumeMounts[0] (cfg) subPathExpr",
+				HostNetwork:   "spec.hostNetwork",
+			},
 		},
 		{
 			name: "annotation, and a need the spec shows first",
@@ -602,6 +610,7 @@ func TestWhy(t *testing.T) {
 			want: map[Capability]string{
 				Attach:      "spec.containers[0] (main) stdin",
 				PortForward: "metadata.annotations[rktsched.io/needs]",
+				HostNetwork: "spec.hostNetwork",
 			},
 		},
 	}

@@ -23,6 +23,18 @@ const (
 	StdoutLogs          Capability = "stdout-logs"
 	ImageUpdateInPlace  Capability = "image-update-in-place"
 	ImagePullCache      Capability = "image-pull-cache"
+
+	// Today's runtimes (design "Today's runtimes"): what a runtime handler (kata, gVisor, a
+	// Wasm shim) or an old runtime version may lack.
+	HostNetwork              Capability = "host-network"
+	SubPath                  Capability = "subpath"
+	SELinuxLabels            Capability = "selinux-labels"
+	UserNamespaces           Capability = "user-namespaces"
+	RecursiveReadOnly        Capability = "recursive-read-only"
+	SupplementalGroupsStrict Capability = "supplemental-groups-strict"
+	ImageVolumes             Capability = "image-volumes"
+	RawSockets               Capability = "raw-sockets"
+	RuntimeHandler           Capability = "runtime-handler"
 )
 
 // AllCapabilities lists every known capability in the design's order.
@@ -30,6 +42,23 @@ var AllCapabilities = []Capability{
 	Attach, PortForward, InitContainers, GPU, HostIPC, HostPID, NamespaceIsolation,
 	HostPathCreate, SubPathCreate, SELinuxPerContainer, OOMScoreAdj, RestartBackoff,
 	StdoutLogs, ImageUpdateInPlace, ImagePullCache,
+	HostNetwork, SubPath, SELinuxLabels, UserNamespaces, RecursiveReadOnly,
+	SupplementalGroupsStrict, ImageVolumes, RawSockets, RuntimeHandler,
+}
+
+// reportedCapabilities are the capabilities a node has only when it says so: the kubelet
+// reports them per runtime handler (status.runtimeHandlers[].features) or per node
+// (status.features). Reported false or not reported is lacking: the features arrived with
+// the runtimes that report them, and containerd 1.6 silently ignores hostUsers: false
+// (design, "Features the node reports").
+var reportedCapabilities = capSetOf(UserNamespaces, RecursiveReadOnly, SupplementalGroupsStrict)
+
+func capSetOf(cs ...Capability) capSet {
+	var s capSet
+	for _, c := range cs {
+		s.add(c)
+	}
+	return s
 }
 
 // capabilityIndex maps a capability to its position in AllCapabilities.

@@ -32,12 +32,20 @@ const (
 // document is the YAML form of a policy. Scalars that validation may complain about carry
 // their line, so that every error names the field and the line.
 type document struct {
-	APIVersion     pos[string]                   `yaml:"apiVersion"`
-	Kind           pos[string]                   `yaml:"kind"`
-	Capabilities   map[string]pos[capabilityDoc] `yaml:"capabilities"`
-	GPUResources   []pos[string]                 `yaml:"gpuResources"`
-	KnownHostPaths []pos[string]                 `yaml:"knownHostPaths"`
-	Runtimes       []pos[runtimeDoc]             `yaml:"runtimes"`
+	APIVersion       pos[string]                   `yaml:"apiVersion"`
+	Kind             pos[string]                   `yaml:"kind"`
+	Capabilities     map[string]pos[capabilityDoc] `yaml:"capabilities"`
+	GPUResources     []pos[string]                 `yaml:"gpuResources"`
+	GPUDeviceClasses []pos[string]                 `yaml:"gpuDeviceClasses"`
+	KnownHostPaths   []pos[string]                 `yaml:"knownHostPaths"`
+	Handlers         []pos[handlerDoc]             `yaml:"handlers"`
+	Runtimes         []pos[runtimeDoc]             `yaml:"runtimes"`
+}
+
+// handlerDoc is a runtime handler profile: what the handlers it matches lack.
+type handlerDoc struct {
+	Match pos[string]   `yaml:"match"`
+	Lacks []pos[string] `yaml:"lacks"`
 }
 
 type capabilityDoc struct {
@@ -52,6 +60,15 @@ type runtimeDoc struct {
 	Lacks         []pos[string]             `yaml:"lacks"`
 	DefaultStage1 pos[string]               `yaml:"defaultStage1"`
 	Stage1        map[string]pos[stage1Doc] `yaml:"stage1"`
+	// DefaultHandler names the profile of the handler a pod without runtimeClassName gets.
+	DefaultHandler pos[string] `yaml:"defaultHandler"`
+	// Handlers are profiles matched before the document's own.
+	Handlers []pos[handlerDoc] `yaml:"handlers"`
+	// MinVersions: capability -> the runtime version it needs at least ("2.1").
+	MinVersions map[string]pos[string] `yaml:"minVersions"`
+	// UnreportedFeatures says what a feature the node does not report means: lacking (the
+	// default) or present.
+	UnreportedFeatures pos[string] `yaml:"unreportedFeatures"`
 }
 
 type stage1Doc struct {
@@ -141,7 +158,8 @@ func compile(doc *document, src []byte) (*Policy, error) {
 	if doc.Kind.V != Kind {
 		return nil, fieldError(doc.Kind.Line, "kind", "must be %q, not %q", Kind, doc.Kind.V)
 	}
-	p := &Policy{knownHostPaths: map[string]bool{}, digest: digestOf(src)}
+	p := &Policy{knownHostPaths: map[string]bool{}, digest: digestOf(src), byKey: map[string]*Class{}, lines: newLineIndex()}
+	p.classes.Store(&[]*Class{})
 	if len(doc.Capabilities) == 0 {
 		return nil, fieldError(1, "capabilities", "must list at least one capability")
 	}
@@ -170,13 +188,25 @@ func compile(doc *document, src []byte) (*Policy, error) {
 			p.weights[i] = w.V
 		}
 		p.inForce.add(cp)
+		p.lines.action[cp] = c.Line
 	}
 	for i, r := range doc.GPUResources {
 		field := fmt.Sprintf("gpuResources[%d]", i)
-		if errs := validation.IsQualifiedName(r.V); len(errs) > 0 {
-			return nil, fieldError(r.Line, field, "%q is not a resource name: %s", r.V, strings.Join(errs, "; "))
+		if err := checkGlob(r.V, validation.IsQualifiedName); err != "" {
+			return nil, fieldError(r.Line, field, "%q is not a resource name or a pattern of them: %s", r.V, err)
 		}
 		p.gpuResources = append(p.gpuResources, r.V)
+	}
+	for i, r := range doc.GPUDeviceClasses {
+		field := fmt.Sprintf("gpuDeviceClasses[%d]", i)
+		if err := checkGlob(r.V, validation.IsDNS1123Subdomain); err != "" {
+			return nil, fieldError(r.Line, field, "%q is not a DeviceClass name or a pattern of them: %s", r.V, err)
+		}
+		p.gpuDeviceClasses = append(p.gpuDeviceClasses, r.V)
+	}
+	var err error
+	if p.handlers, err = compileHandlers(p, "handlers", doc.Handlers); err != nil {
+		return nil, err
 	}
 	for i, hp := range doc.KnownHostPaths {
 		if !path.IsAbs(hp.V) {
@@ -203,9 +233,55 @@ func compile(doc *document, src []byte) (*Policy, error) {
 	if p.unknown == nil {
 		// Nothing said about unknown runtimes: they are assumed to have every capability.
 		p.unknown = &runtime{name: UnknownRuntime}
-		p.unknown.class = p.newClass(UnknownRuntime, "", 0)
+	}
+	// The document's classes first, in its order: each runtime and flavour as a node that
+	// reports nothing, so that Classes() lists them whatever nodes were met.
+	for _, rt := range append(p.runtimes[:len(p.runtimes):len(p.runtimes)], p.unknown) {
+		if rt.stage1 == nil {
+			p.class(rt, "", "", "", NotReported)
+		}
+		for _, f := range rt.flavours {
+			p.class(rt, f, "", "", NotReported)
+		}
 	}
 	return p, nil
+}
+
+// checkGlob reports what is wrong with a path.Match pattern of names that valid checks, ""
+// if nothing: a malformed pattern, or a literal name valid refuses. A pattern's meta
+// characters are checked by replacing them with a letter.
+func checkGlob(pattern string, valid func(string) []string) string {
+	if _, err := path.Match(pattern, ""); err != nil {
+		return err.Error()
+	}
+	if pattern == "" {
+		return "empty"
+	}
+	literal := strings.NewReplacer("*", "x", "?", "x").Replace(pattern)
+	if strings.ContainsAny(literal, "[]\\") {
+		return "only * and ? are allowed as pattern characters"
+	}
+	return strings.Join(valid(literal), "; ")
+}
+
+func compileHandlers(p *Policy, field string, docs []pos[handlerDoc]) ([]handlerProfile, error) {
+	var out []handlerProfile
+	for i, h := range docs {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		if h.V.Match.V == "" {
+			return nil, fieldError(h.Line, f+".match", "is required: a handler name or a pattern (kata*)")
+		}
+		if err := checkGlob(h.V.Match.V, validation.IsDNS1123Label); err != "" {
+			return nil, fieldError(h.V.Match.Line, f+".match", "%q is not a handler name or a pattern of them: %s", h.V.Match.V, err)
+		}
+		lacks, err := lackSet(f+".lacks", h.V.Lacks)
+		if err != nil {
+			return nil, err
+		}
+		p.lines.addLacks("handler "+h.V.Match.V, f+".lacks", h.V.Lacks)
+		out = append(out, handlerProfile{match: h.V.Match.V, lacks: lacks})
+	}
+	return out, nil
 }
 
 func compileRuntime(p *Policy, field string, r pos[runtimeDoc]) (*runtime, error) {
@@ -223,7 +299,7 @@ func compileRuntime(p *Policy, field string, r pos[runtimeDoc]) (*runtime, error
 			return nil, fieldError(d.Name.Line, field+".nodeLabels", "%q is a label rktsched writes; match on other labels", k)
 		}
 	}
-	rt := &runtime{name: name, nodeLabels: d.NodeLabels}
+	rt := &runtime{name: name, nodeLabels: d.NodeLabels, defaultHandler: d.DefaultHandler.V}
 	for _, s := range d.Schemes {
 		rt.schemes = append(rt.schemes, s.V)
 	}
@@ -234,18 +310,46 @@ func compileRuntime(p *Policy, field string, r pos[runtimeDoc]) (*runtime, error
 	} else if len(rt.schemes) == 0 && len(rt.nodeLabels) == 0 {
 		return nil, fieldError(d.Name.Line, field, "runtime %q matches no node: give schemes, nodeLabels or both", name)
 	}
-	lacks, err := lackSet(field+".lacks", d.Lacks)
-	if err != nil {
+	if h := d.DefaultHandler; h.V != "" {
+		if errs := validation.IsDNS1123Label(h.V); len(errs) > 0 {
+			return nil, fieldError(h.Line, field+".defaultHandler", "%q is not a handler name: %s", h.V, strings.Join(errs, "; "))
+		}
+	}
+	switch u := d.UnreportedFeatures; u.V {
+	case "", "lacking":
+	case "present":
+		rt.unreportedHas = true
+	default:
+		return nil, fieldError(u.Line, field+".unreportedFeatures", "must be lacking or present, not %q", u.V)
+	}
+	var err error
+	if rt.handlers, err = compileHandlers(p, field+".handlers", d.Handlers); err != nil {
 		return nil, err
 	}
+	for _, c := range keysByLine(d.MinVersions) {
+		mv := d.MinVersions[c]
+		f := field + ".minVersions." + c
+		if !Known(Capability(c)) {
+			return nil, fieldError(mv.Line, f, "unknown capability %q (known: %s)", c, knownNames())
+		}
+		at, ok := parseVersion(mv.V)
+		if !ok {
+			return nil, fieldError(mv.Line, f, "%q is not a version (MAJOR.MINOR[.PATCH])", mv.V)
+		}
+		rt.minVersions = append(rt.minVersions, minVersion{capability: Capability(c), at: at, text: mv.V})
+		p.lines.lacks[lineKey{"runtime " + name, Capability(c)}] = lineAt{f, mv.Line}
+	}
+	if rt.lacks, err = lackSet(field+".lacks", d.Lacks); err != nil {
+		return nil, err
+	}
+	p.lines.addLacks("runtime "+name, field+".lacks", d.Lacks)
 	if len(d.Stage1) == 0 {
 		if d.DefaultStage1.V != "" {
 			return nil, fieldError(d.DefaultStage1.Line, field+".defaultStage1", "is set but no stage1 flavours are listed")
 		}
-		rt.class = p.newClass(name, "", lacks)
 		return rt, nil
 	}
-	rt.stage1 = map[string]*Class{}
+	rt.stage1 = map[string]capSet{}
 	for _, flavour := range keysByLine(d.Stage1) {
 		s := d.Stage1[flavour]
 		f := field + ".stage1." + flavour
@@ -256,17 +360,16 @@ func compileRuntime(p *Policy, field string, r pos[runtimeDoc]) (*runtime, error
 		if err != nil {
 			return nil, err
 		}
-		rt.stage1[flavour] = p.newClass(name, flavour, lacks|more)
+		p.lines.addLacks("runtime "+name+" stage1-"+flavour, f+".lacks", s.V.Lacks)
+		rt.stage1[flavour] = more
 		rt.flavours = append(rt.flavours, flavour)
 	}
-	// Longest first, so that an image name is matched by its most specific flavour.
-	sort.SliceStable(rt.flavours, func(i, j int) bool { return len(rt.flavours[i]) > len(rt.flavours[j]) })
-	def := d.DefaultStage1.V
-	if def == "" {
-		def = "coreos"
+	rt.defaultStage1 = d.DefaultStage1.V
+	if rt.defaultStage1 == "" {
+		rt.defaultStage1 = "coreos"
 	}
-	if rt.defaultStage1 = rt.stage1[def]; rt.defaultStage1 == nil {
-		return nil, fieldError(d.DefaultStage1.Line, field+".defaultStage1", "%q is not one of the listed stage1 flavours", def)
+	if _, ok := rt.stage1[rt.defaultStage1]; !ok {
+		return nil, fieldError(d.DefaultStage1.Line, field+".defaultStage1", "%q is not one of the listed stage1 flavours", rt.defaultStage1)
 	}
 	return rt, nil
 }

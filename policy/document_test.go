@@ -92,7 +92,7 @@ func FuzzParse(f *testing.F) {
 		if len(p.Classes()) == 0 {
 			t.Fatal("accepted policy has no node classes")
 		}
-		np := p.Classify("rkt://1.29.0", map[string]string{"a": "b"}, "stage1-fly")
+		np := p.ProfileOf(NodeInputs{RuntimeVersion: "rkt://1.29.0", Labels: map[string]string{"a": "b"}, Stage1Image: "stage1-fly"})
 		for k := range np.Labels() {
 			if !OwnedLabel(k) {
 				t.Fatalf("policy produces label %q that rktsched does not own", k)

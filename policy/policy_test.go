@@ -48,6 +48,17 @@ func TestDefaultMatrix(t *testing.T) {
 		StdoutLogs:          {yes, no, no, no},
 		ImageUpdateInPlace:  {yes, no, no, no},
 		ImagePullCache:      {yes, no, no, no},
+		// Today's runtimes: rkt lacks what did not exist in 2016; docker and rkt lack the
+		// features a runtime must report (design, "Docker and the new needs").
+		HostNetwork:              {yes, yes, yes, yes},
+		SubPath:                  {yes, yes, yes, yes},
+		SELinuxLabels:            {yes, yes, yes, yes},
+		UserNamespaces:           {no, no, no, no},
+		RecursiveReadOnly:        {no, no, no, no},
+		SupplementalGroupsStrict: {no, no, no, no},
+		ImageVolumes:             {no, no, no, no},
+		RawSockets:               {yes, yes, yes, yes},
+		RuntimeHandler:           {yes, yes, yes, yes},
 	}
 	if len(matrix) != len(AllCapabilities) {
 		t.Fatalf("matrix has %d rows, want one per capability (%d)", len(matrix), len(AllCapabilities))
@@ -66,11 +77,18 @@ func TestDefaultMatrix(t *testing.T) {
 			}
 		}
 	}
-	for _, rv := range []string{"containerd://2.1.0", "cri-o://1.33.0", "remote://1.0", "", "docker://Unknown"} {
+	// The other runtimes lack only what their nodes do not report, and image volumes where
+	// their version (or runtime) is not known to mount them.
+	for rv, alsoLacks := range map[string][]Capability{
+		"containerd://2.1.0": nil, "cri-o://1.33.0": nil,
+		"containerd://2.0.5": {ImageVolumes}, "cri-o://1.30.9": {ImageVolumes}, "containerd://Unknown": {ImageVolumes},
+		"remote://1.0": {ImageVolumes}, "": {ImageVolumes}, "docker://Unknown": {ImageVolumes},
+	} {
 		class := p.Profile(node(rv, "")).Class
+		want := capSetOf(alsoLacks...) | reportedCapabilities
 		for _, c := range AllCapabilities {
-			if class.Lacks(c) {
-				t.Errorf("%q (%s) lacks %s; other runtimes have every capability by default", rv, class.Name, c)
+			if class.Lacks(c) != want.has(c) {
+				t.Errorf("%q (%s) lacks %s = %v, want %v", rv, class.Name, c, class.Lacks(c), want.has(c))
 			}
 		}
 	}
@@ -99,7 +117,7 @@ func TestProfile(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			np := Default().Classify(tt.runtimeVersion, tt.labels, tt.stage1Image)
+			np := Default().ProfileOf(NodeInputs{RuntimeVersion: tt.runtimeVersion, Labels: tt.labels, Stage1Image: tt.stage1Image})
 			got := map[string]string{}
 			for k, v := range np.Labels() {
 				if !strings.HasPrefix(k, CapabilityLabelPrefix) {
@@ -192,22 +210,22 @@ runtimes:
 		{"docker://1.12.6", nil, "unknown"},
 	}
 	for _, tt := range tests {
-		np := p.Classify(tt.runtimeVersion, tt.labels, "")
+		np := p.ProfileOf(NodeInputs{RuntimeVersion: tt.runtimeVersion, Labels: tt.labels, Stage1Image: ""})
 		if np.Class.Name != tt.want {
-			t.Errorf("Classify(%q, %v) = %s, want %s", tt.runtimeVersion, tt.labels, np.Class.Name, tt.want)
+			t.Errorf("ProfileOf(%q, %v) = %s, want %s", tt.runtimeVersion, tt.labels, np.Class.Name, tt.want)
 		}
 	}
 	gpuPod := pod(func(s *v1.PodSpec) {
 		s.Containers[0].Resources.Limits = v1.ResourceList{"nvidia.com/gpu": resource.MustParse("1")}
 	})
 	a := p.Analyze(gpuPod)
-	if v := a.Verdict(p.Classify("x://1", map[string]string{"runtime": "gvisor"}, "").Class); v.Fits || v.Reason != "gvisor lacks gpu" {
+	if v := a.Verdict(p.ProfileOf(NodeInputs{RuntimeVersion: "x://1", Labels: map[string]string{"runtime": "gvisor"}, Stage1Image: ""}).Class); v.Fits || v.Reason != "gvisor lacks gpu" {
 		t.Errorf("gvisor verdict = %+v, want refused for gpu", v)
 	}
-	if v := a.Verdict(p.Classify("docker://1", nil, "").Class); v.Fits || v.Reason != "unknown lacks gpu" {
+	if v := a.Verdict(p.ProfileOf(NodeInputs{RuntimeVersion: "docker://1", Labels: nil, Stage1Image: ""}).Class); v.Fits || v.Reason != "unknown lacks gpu" {
 		t.Errorf("unknown verdict = %+v, want refused for gpu", v)
 	}
-	if got := p.Classify("docker://1", nil, "").Labels(); got[CapabilityLabel(Attach)] != "" || len(got) != 4 {
+	if got := p.ProfileOf(NodeInputs{RuntimeVersion: "docker://1", Labels: nil, Stage1Image: ""}).Labels(); got[CapabilityLabel(Attach)] != "" || len(got) != 4 {
 		t.Errorf("labels %v: want runtime, version and the two capabilities in force only", got)
 	}
 }

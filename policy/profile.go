@@ -5,6 +5,7 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // Label keys, annotations and their prefixes: contracts that operators and scripts rely on.
@@ -13,9 +14,15 @@ const (
 	LabelRuntimeVersion   = "rktsched.io/runtime-version"
 	LabelStage1           = "rktsched.io/stage1"
 	CapabilityLabelPrefix = "capability.rktsched.io/"
+	// HandlerLabelPrefix + a handler's name is "true" on the nodes that offer it, for
+	// RuntimeClass scheduling.nodeSelector.
+	HandlerLabelPrefix = "handler.rktsched.io/"
 
 	// AnnotationStage1Image on a Node declares the kubelet's --rkt-stage1-image.
 	AnnotationStage1Image = "rktsched.io/stage1-image"
+	// AnnotationRuntimeHandlers on a Node declares the runtime handlers it offers
+	// ("runc,kata-qemu") where its runtime reports none in status.runtimeHandlers.
+	AnnotationRuntimeHandlers = "rktsched.io/runtime-handlers"
 	// AnnotationStage1Override on a Pod makes rkt run it with another stage1.
 	AnnotationStage1Override = "rkt.alpha.kubernetes.io/stage1-name-override"
 	// AnnotationNeeds on a Pod opts in to capabilities nothing in its spec shows.
@@ -25,13 +32,23 @@ const (
 // CapabilityLabel returns the node label key that tells whether a node has c.
 func CapabilityLabel(c Capability) string { return CapabilityLabelPrefix + string(c) }
 
+// HandlerLabel returns the node label key that tells that a node offers handler h; "" when
+// h cannot be a label key's name (CRI handler names are free-form, RuntimeClass handlers are
+// DNS labels and always can).
+func HandlerLabel(h string) string {
+	if len(validation.IsQualifiedName(h)) > 0 {
+		return ""
+	}
+	return HandlerLabelPrefix + h
+}
+
 // OwnedLabel reports whether a node label key belongs to rktsched. Nothing else is touched.
 func OwnedLabel(key string) bool {
 	switch key {
 	case LabelRuntime, LabelRuntimeVersion, LabelStage1:
 		return true
 	}
-	return strings.HasPrefix(key, CapabilityLabelPrefix)
+	return strings.HasPrefix(key, CapabilityLabelPrefix) || strings.HasPrefix(key, HandlerLabelPrefix)
 }
 
 // NodeProfile is what the policy makes of a node.
@@ -41,30 +58,122 @@ type NodeProfile struct {
 }
 
 // Profile classifies a node: ProfileOf its inputs.
-func (p *Policy) Profile(node *v1.Node) NodeProfile {
-	// The same as ProfileOf(InputsOf(node)), without copying: runtimes never match on owned
-	// labels, so the full label set matches as the inputs' labels do.
-	return p.ProfileOf(NodeInputs{
-		RuntimeVersion: node.Status.NodeInfo.ContainerRuntimeVersion,
-		Stage1Image:    node.Annotations[AnnotationStage1Image],
-		Labels:         node.Labels,
-	})
-}
+func (p *Policy) Profile(node *v1.Node) NodeProfile { return p.ProfileOf(InputsOf(node)) }
 
 // ProfileOf classifies a node from what the policy reads of it.
 func (p *Policy) ProfileOf(in NodeInputs) NodeProfile {
-	scheme, version := SplitRuntimeVersion(in.RuntimeVersion)
+	scheme, ver := SplitRuntimeVersion(in.RuntimeVersion)
 	rt := p.match(scheme, in.Labels)
-	np := NodeProfile{Class: rt.class, Version: SanitizeLabelValue(version)}
+	flavour := ""
 	if rt.stage1 != nil {
-		np.Class = rt.flavourOf(in.Stage1Image)
+		flavour = rt.flavourOf(in.Stage1Image)
 	}
-	return np
+	classVer := ver
+	if len(rt.minVersions) == 0 {
+		classVer = "" // no verdict depends on it: one class for every version
+	}
+	return NodeProfile{
+		Class:   p.class(rt, flavour, classVer, in.Handlers, in.SupplementalGroupsPolicy),
+		Version: SanitizeLabelValue(ver),
+	}
 }
 
-// Classify is ProfileOf on the three inputs given one by one; new code uses ProfileOf.
-func (p *Policy) Classify(runtimeVersion string, labels map[string]string, stage1Image string) NodeProfile {
-	return p.ProfileOf(NodeInputs{RuntimeVersion: runtimeVersion, Stage1Image: stage1Image, Labels: labels})
+// class returns the class of nodes with these traits, interning it.
+func (p *Policy) class(rt *runtime, flavour, ver, handlers string, groups Report) *Class {
+	key := rt.name + "\x00" + flavour + "\x00" + ver + "\x00" + handlers + "\x00" + string('0'+rune(groups))
+	p.classMu.Lock()
+	defer p.classMu.Unlock()
+	if c := p.byKey[key]; c != nil {
+		return c
+	}
+	c := p.newClass(rt, flavour, ver, handlers, groups)
+	cur := *p.classes.Load()
+	if len(cur) >= maxClasses {
+		c.ID = -1
+		return c
+	}
+	c.ID = len(cur)
+	next := append(cur[:len(cur):len(cur)], c)
+	p.classes.Store(&next)
+	p.byKey[key] = c
+	return c
+}
+
+func (p *Policy) newClass(rt *runtime, flavour, ver, handlers string, groups Report) *Class {
+	c := &Class{
+		Runtime: rt.name, Stage1: flavour, Name: rt.name, Version: ver,
+		SupplementalGroupsPolicy: groups,
+		rt:                       rt, lacks: rt.lacks, report: parseHandlers(handlers), handlers: handlers,
+	}
+	if flavour != "" {
+		c.Name = rt.name + " stage1-" + flavour
+		c.lacks |= rt.stage1[flavour]
+	}
+	if c.report != nil {
+		c.Handlers = c.report.offered()
+	}
+	if len(rt.minVersions) > 0 {
+		v, ok := parseVersion(ver)
+		for _, mv := range rt.minVersions {
+			if !ok || v.less(mv.at) {
+				c.tooOld.add(mv.capability)
+			}
+		}
+	}
+	// The labels say what the node offers a pod of its default handler, and which handlers
+	// it offers by name.
+	lacks := c.lacks | c.tooOld | p.profileFor(rt, rt.defaultHandler) | c.unreported("", nil)
+	if _, lacking := c.groupsStrict(); lacking {
+		lacks.add(SupplementalGroupsStrict)
+	}
+	c.defaultLacks = lacks
+	c.labels = map[string]string{LabelRuntime: rt.name}
+	if flavour != "" {
+		c.labels[LabelStage1] = flavour
+	}
+	for _, cp := range p.Capabilities() {
+		c.labels[CapabilityLabel(cp)] = boolString(!lacks.has(cp))
+	}
+	for _, h := range c.Handlers {
+		if k := HandlerLabel(h); k != "" {
+			c.labels[k] = "true"
+		}
+	}
+	return c
+}
+
+// unreported returns the per-handler reported capabilities (recursive-read-only,
+// user-namespaces) that nodes of the class lack for a pod of the handler (its RuntimeClass's,
+// or "" for the default), and notes, if not nil, why: "reported false" or "not reported".
+func (c *Class) unreported(handler string, notes map[Capability]string) capSet {
+	var out capSet
+	f, listed := c.report[handler]
+	check := func(cp Capability, has bool) {
+		if has || !listed && c.rt.unreportedHas {
+			return
+		}
+		out.add(cp)
+		if notes != nil {
+			notes[cp] = "not reported"
+			if listed {
+				notes[cp] = "reported false"
+			}
+		}
+	}
+	check(RecursiveReadOnly, f&featureRecursiveReadOnly != 0)
+	check(UserNamespaces, f&featureUserNamespaces != 0)
+	return out
+}
+
+// groupsStrict says whether nodes of the class lack supplemental-groups-strict, and why.
+func (c *Class) groupsStrict() (note string, lacking bool) {
+	switch c.SupplementalGroupsPolicy {
+	case ReportedTrue:
+		return "", false
+	case ReportedFalse:
+		return "reported false", true
+	}
+	return "not reported", !c.rt.unreportedHas
 }
 
 func (p *Policy) match(scheme string, labels map[string]string) *runtime {
@@ -94,21 +203,23 @@ func (rt *runtime) matches(scheme string, labels map[string]string) bool {
 	return true
 }
 
-// flavourOf returns the class of the stage1 flavour an image name (or bare flavour name) names:
+// flavourOf returns the stage1 flavour an image name (or bare flavour name) names:
 // "coreos.com/rkt/stage1-kvm:1.29.0" is kvm. Anything unrecognised is the default flavour.
-func (rt *runtime) flavourOf(image string) *Class {
-	if c := rt.lookupFlavour(image); c != nil {
-		return c
+func (rt *runtime) flavourOf(image string) string {
+	if f := rt.lookupFlavour(image); f != "" {
+		return f
 	}
 	return rt.defaultStage1
 }
 
-// lookupFlavour is flavourOf without the fallback: nil when the image names no flavour.
-func (rt *runtime) lookupFlavour(image string) *Class {
+// lookupFlavour is flavourOf without the fallback: "" when the image names no flavour.
+func (rt *runtime) lookupFlavour(image string) string {
 	if f, ok := stage1Token(image); ok {
-		return rt.stage1[f]
+		if _, listed := rt.stage1[f]; listed {
+			return f
+		}
 	}
-	return nil
+	return ""
 }
 
 // stage1Token returns the flavour token a stage1 image name names, by this rule: take the
@@ -166,11 +277,11 @@ func isAlnum(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
 
-// SlimNode is an informer transform (cache.TransformFunc) that keeps of a Node only its
-// NodeInputs, its owned labels (which the labeler diffs against) and what identifies it: 5000
-// full Nodes with their image lists and conditions would cost hundreds of megabytes. Strings
-// are interned: thousands of nodes share the same label keys and most values.
-// Other objects pass unchanged.
+// SlimNode is an informer transform (cache.TransformFunc) that keeps of a Node only what the
+// policy reads of it (PartsOf), all its labels (the labeler diffs the owned ones) and what
+// identifies it: 5000 full Nodes with their image lists and conditions would cost hundreds of
+// megabytes. Label strings are interned: thousands of nodes share the same keys and most
+// values. Other objects pass unchanged.
 func SlimNode(obj any) (any, error) {
 	n, ok := obj.(*v1.Node)
 	if !ok {
@@ -183,6 +294,22 @@ func SlimNode(obj any) (any, error) {
 			ResourceVersion: n.ResourceVersion,
 		},
 	}
-	inputsOf(n, true).applyTo(slim)
+	slim.Status.NodeInfo.ContainerRuntimeVersion = intern(n.Status.NodeInfo.ContainerRuntimeVersion)
+	slim.Status.RuntimeHandlers = n.Status.RuntimeHandlers
+	slim.Status.Features = n.Status.Features
+	for _, k := range []string{AnnotationStage1Image, AnnotationRuntimeHandlers} {
+		if v, ok := n.Annotations[k]; ok {
+			if slim.Annotations == nil {
+				slim.Annotations = map[string]string{}
+			}
+			slim.Annotations[k] = intern(v)
+		}
+	}
+	if len(n.Labels) > 0 {
+		slim.Labels = make(map[string]string, len(n.Labels))
+		for k, v := range n.Labels {
+			slim.Labels[intern(k)] = intern(v)
+		}
+	}
 	return slim, nil
 }

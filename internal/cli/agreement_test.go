@@ -228,10 +228,11 @@ func derefNodes(nodes []*v1.Node) []v1.Node {
 // containerd node.
 func agreementNodes(t *testing.T) []*v1.Node {
 	t.Helper()
-	nodes, _, err := load.Nodes([]byte(readFile(t, "testdata/nodes-labelled.yaml")), "nodes-labelled.yaml")
+	dump, _, err := load.Nodes([]byte(readFile(t, "testdata/nodes-labelled.yaml")), "nodes-labelled.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
+	nodes := dump.Nodes
 	for i := range 12 {
 		n := realistic.Node(i)
 		if i%4 < 2 {

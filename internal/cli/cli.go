@@ -10,6 +10,7 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+	v1 "k8s.io/api/core/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
@@ -262,6 +263,44 @@ func readDump[T any](o *Options, name string, parse func(data []byte, name strin
 	}
 	warn(o, warnings)
 	return items, nil
+}
+
+// readNodes reads the Nodes and the objects the policy reads beside them: from the --nodes
+// dump when name is set (a file, or stdin for "-"), else from the cluster.
+func readNodes(ctx context.Context, o *Options, name string) (*load.Dump, error) {
+	if name != "" {
+		data, err := readInput(o, name)
+		if err != nil {
+			return nil, err
+		}
+		d, warnings, err := load.Nodes(data, name)
+		if err != nil {
+			return nil, err
+		}
+		warn(o, warnings)
+		if d.Nodes == nil {
+			d.Nodes = []*v1.Node{}
+		}
+		return d, nil
+	}
+	c, err := o.Cluster()
+	if err != nil {
+		return nil, err
+	}
+	d := &load.Dump{}
+	if d.Nodes, err = c.Nodes(ctx); err != nil {
+		return nil, err
+	}
+	if d.Nodes == nil {
+		d.Nodes = []*v1.Node{}
+	}
+	objs, warnings, err := c.Objects(ctx)
+	if err != nil {
+		return nil, err
+	}
+	warn(o, warnings)
+	d.Objects = objs
+	return d, nil
 }
 
 func warn(o *Options, warnings []string) {

@@ -69,19 +69,9 @@ func runDiff(cmd *cobra.Command, o *Options, do *diffOptions) error {
 	if err != nil {
 		return err
 	}
-	var nodes []*v1.Node
-	if do.nodes != "" {
-		if nodes, err = readDump(o, do.nodes, load.Nodes); err != nil {
-			return err
-		}
-	} else {
-		c, err := o.Cluster()
-		if err != nil {
-			return err
-		}
-		if nodes, err = c.Nodes(ctx); err != nil {
-			return err
-		}
+	dump, err := readNodes(ctx, o, do.nodes)
+	if err != nil {
+		return err
 	}
 	var pods []*v1.Pod
 	if do.pods != "" {
@@ -101,7 +91,7 @@ func runDiff(cmd *cobra.Command, o *Options, do *diffOptions) error {
 			return err
 		}
 	}
-	r := policydiff.Diff(oldP.Policy, newP.Policy, nodes, pods)
+	r := policydiff.Diff(oldP.Policy, newP.Policy, dump.Nodes, pods, dump.Objects)
 	if err := render.Diff(o.Streams.Out, do.output, oldP.Source, newP.Source, r); err != nil {
 		return err
 	}

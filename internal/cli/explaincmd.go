@@ -2,11 +2,11 @@ package cli
 
 import (
 	"github.com/spf13/cobra"
-	v1 "k8s.io/api/core/v1"
 
 	"github.com/rktsched/rktsched/internal/cli/explain"
 	"github.com/rktsched/rktsched/internal/cli/load"
 	"github.com/rktsched/rktsched/internal/cli/render"
+	"github.com/rktsched/rktsched/policy"
 )
 
 type explainOptions struct {
@@ -105,31 +105,16 @@ func runExplain(cmd *cobra.Command, o *Options, eo *explainOptions, args []strin
 	if err != nil {
 		return err
 	}
-	var nodes []*v1.Node
-	switch {
-	case eo.nodes != "":
-		if nodes, err = readDump(o, eo.nodes, load.Nodes); err != nil {
+	dump := &load.Dump{Objects: policy.NewObjectSet()} // per class: no nodes, no objects
+	if eo.nodes != "" || !eo.perClass && (len(refs) > 0 || eo.policy.live()) {
+		if dump, err = readNodes(ctx, o, eo.nodes); err != nil {
 			return err
-		}
-		if nodes == nil {
-			nodes = []*v1.Node{}
-		}
-	case !eo.perClass && (len(refs) > 0 || eo.policy.live()):
-		c, err := o.Cluster()
-		if err != nil {
-			return err
-		}
-		if nodes, err = c.Nodes(ctx); err != nil {
-			return err
-		}
-		if nodes == nil {
-			nodes = []*v1.Node{}
 		}
 	}
-	in := explain.Input{Policy: p.Policy, Document: p.Document, Nodes: nodes}
+	in := explain.Input{Policy: p.Policy, Document: p.Document, Nodes: dump.Nodes, Objects: dump.Objects}
 	var classified *explain.Classified
-	if nodes != nil {
-		classified = explain.Classify(p.Policy, nodes)
+	if dump.Nodes != nil {
+		classified = explain.Classify(p.Policy, dump.Nodes)
 	}
 	answers := make([]*explain.Explanation, len(subjects))
 	fitsAll := true

@@ -35,13 +35,13 @@ func FuzzExplainFile(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	nodes, _, err := load.Nodes(data, "nodes-labelled.yaml")
+	dump, _, err := load.Nodes(data, "nodes-labelled.yaml")
 	if err != nil {
 		f.Fatal(err)
 	}
 	p := policy.Default()
-	in := explain.Input{Policy: p, Document: policy.DefaultDocument(), Nodes: nodes}
-	classified := explain.Classify(p, nodes)
+	in := explain.Input{Policy: p, Document: policy.DefaultDocument(), Nodes: dump.Nodes, Objects: dump.Objects}
+	classified := explain.Classify(p, dump.Nodes)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		subjects, _, err := load.Subjects(data, "fuzz.yaml", "default")
 		if err != nil {

@@ -24,10 +24,11 @@ import (
 // when nil) and objs.
 func fakeCluster(t *testing.T, doc []byte, objs ...runtime.Object) func() (kubernetes.Interface, error) {
 	t.Helper()
-	nodes, _, err := load.Nodes([]byte(readFile(t, "testdata/nodes.yaml")), "nodes.yaml")
+	nodesDump, _, err := load.Nodes([]byte(readFile(t, "testdata/nodes.yaml")), "nodes.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
+	nodes := nodesDump.Nodes
 	for _, n := range nodes {
 		objs = append(objs, n)
 	}

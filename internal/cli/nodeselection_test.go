@@ -16,14 +16,16 @@ import (
 // testdata/nodes-labelled.yaml is testdata/nodes.yaml with the labels the labeler writes
 // under the built-in policy, and nothing else of rktsched's.
 func TestLabelledDump(t *testing.T) {
-	labelled, _, err := load.Nodes([]byte(readFile(t, "testdata/nodes-labelled.yaml")), "nodes-labelled.yaml")
+	labelledDump, _, err := load.Nodes([]byte(readFile(t, "testdata/nodes-labelled.yaml")), "nodes-labelled.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	plain, _, err := load.Nodes([]byte(readFile(t, "testdata/nodes.yaml")), "nodes.yaml")
+	labelled := labelledDump.Nodes
+	plainDump, _, err := load.Nodes([]byte(readFile(t, "testdata/nodes.yaml")), "nodes.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
+	plain := plainDump.Nodes
 	if len(labelled) != len(plain) {
 		t.Fatalf("%d labelled nodes, %d plain", len(labelled), len(plain))
 	}

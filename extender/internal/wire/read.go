@@ -19,7 +19,8 @@ import (
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
-	v1 "k8s.io/api/core/v1"
+
+	"github.com/rktsched/rktsched/policy"
 )
 
 // Name is a string of a request as it lies there: Raw between its quotes (valid to write back
@@ -37,16 +38,16 @@ type Node struct {
 	Raw []byte
 	// Name is metadata.name.
 	Name Name
-	// RuntimeVersion is status.nodeInfo.containerRuntimeVersion and Stage1Image the
-	// rktsched.io/stage1-image annotation, as raw JSON values (nil when absent).
-	RuntimeVersion, Stage1Image []byte
+	// RuntimeVersion is status.nodeInfo.containerRuntimeVersion, Stage1Image and
+	// RuntimeHandlersAnnotation the policy.AnnotationStage1Image and
+	// policy.AnnotationRuntimeHandlers annotations, as raw JSON values (nil when absent).
+	RuntimeVersion, Stage1Image, RuntimeHandlersAnnotation []byte
+	// RuntimeHandlers and Features are the raw status.runtimeHandlers and status.features
+	// values (nil when absent).
+	RuntimeHandlers, Features []byte
 	// Labels is the raw metadata.labels value (nil when absent).
 	Labels []byte
 }
-
-// Stage1Annotation is the Node annotation whose value Node.Stage1Image holds
-// (policy.AnnotationStage1Image).
-const Stage1Annotation = "rktsched.io/stage1-image"
 
 // Args is an ExtenderArgs request (filter, prioritize). At most one of HasNodes and
 // HasNames is set (a request with both is refused); Pod is never nil.
@@ -373,8 +374,7 @@ func (r *Reader) nodeList(a *Args) error {
 }
 
 // node reads one item of a NodeList: an object (or null, the zero Node) of which it keeps
-// metadata.{name,labels,annotations[Stage1Annotation]} and
-// status.nodeInfo.containerRuntimeVersion.
+// what Node holds.
 func (r *Reader) node(n *Node) error {
 	start := r.offsetOfNext()
 	err := r.object(func(name []byte) error {
@@ -394,8 +394,11 @@ func (r *Reader) node(n *Node) error {
 					n.Labels, err = r.stringMap(nil)
 				case "annotations":
 					_, err = r.stringMap(func(k, v []byte) {
-						if string(k) == Stage1Annotation {
+						switch string(k) {
+						case policy.AnnotationStage1Image:
 							n.Stage1Image = v
+						case policy.AnnotationRuntimeHandlers:
+							n.RuntimeHandlersAnnotation = v
 						}
 					})
 				default:
@@ -404,17 +407,24 @@ func (r *Reader) node(n *Node) error {
 				return err
 			})
 		case "status":
-			return r.object(func(name []byte) error {
-				if string(name) != "nodeInfo" {
-					return r.dec.SkipValue()
+			return r.object(func(name []byte) (err error) {
+				switch string(name) {
+				case "nodeInfo":
+					return r.object(func(name []byte) (err error) {
+						if string(name) == "containerRuntimeVersion" {
+							n.RuntimeVersion, err = r.str()
+							return err
+						}
+						return r.dec.SkipValue()
+					})
+				case "runtimeHandlers":
+					n.RuntimeHandlers, err = r.readValue()
+				case "features":
+					n.Features, err = r.readValue()
+				default:
+					err = r.dec.SkipValue()
 				}
-				return r.object(func(name []byte) (err error) {
-					if string(name) == "containerRuntimeVersion" {
-						n.RuntimeVersion, err = r.str()
-						return err
-					}
-					return r.dec.SkipValue()
-				})
+				return err
 			})
 		}
 		return r.dec.SkipValue()
@@ -579,38 +589,39 @@ func (r *Reader) stringAt(path []string) ([]byte, error) {
 	return out, err
 }
 
-// Slim decodes what the policy reads of n into a Node holding only that: the labels, the
-// stage1 annotation and the runtime version.
-func (n *Node) Slim() (*v1.Node, error) {
-	out := &v1.Node{}
-	if n.Labels != nil {
-		if err := Unmarshal(n.Labels, &out.Labels); err != nil {
-			return nil, fmt.Errorf("node %q: labels: %w", n.Name.Key, err)
+// Parts decodes what the policy reads of n: the runtime version, the labels, the two
+// annotations, status.runtimeHandlers and status.features.
+func (n *Node) Parts() (policy.NodeParts, error) {
+	var parts policy.NodeParts
+	for _, f := range []struct {
+		raw  []byte
+		into any
+		what string
+	}{
+		{n.Labels, &parts.Labels, "metadata.labels"},
+		{n.Stage1Image, &parts.Stage1Image, "the " + policy.AnnotationStage1Image + " annotation"},
+		{n.RuntimeHandlersAnnotation, &parts.RuntimeHandlersAnnotation, "the " + policy.AnnotationRuntimeHandlers + " annotation"},
+		{n.RuntimeVersion, &parts.RuntimeVersion, "status.nodeInfo.containerRuntimeVersion"},
+		{n.RuntimeHandlers, &parts.RuntimeHandlers, "status.runtimeHandlers"},
+		{n.Features, &parts.Features, "status.features"},
+	} {
+		if f.raw == nil {
+			continue
+		}
+		if err := Unmarshal(f.raw, f.into); err != nil {
+			return policy.NodeParts{}, fmt.Errorf("node %q: %s: %w", n.Name.Key, f.what, err)
 		}
 	}
-	if n.Stage1Image != nil {
-		var s string
-		if err := Unmarshal(n.Stage1Image, &s); err != nil {
-			return nil, err
-		}
-		out.Annotations = map[string]string{Stage1Annotation: s}
-	}
-	if n.RuntimeVersion != nil {
-		if err := Unmarshal(n.RuntimeVersion, &out.Status.NodeInfo.ContainerRuntimeVersion); err != nil {
-			return nil, err
-		}
-	}
-	out.Name = string(n.Name.Key)
-	return out, nil
+	return parts, nil
 }
 
 // AppendInputs appends what the policy reads of n, raw, to b: equal bytes are equal inputs.
 func (n *Node) AppendInputs(b []byte) []byte {
 	// Each part is one whole JSON value or nothing, and 0 is no byte of JSON: the parts
 	// cannot run into each other.
-	b = append(b, n.RuntimeVersion...)
-	b = append(b, 0)
-	b = append(b, n.Stage1Image...)
-	b = append(b, 0)
+	for _, part := range [][]byte{n.RuntimeVersion, n.Stage1Image, n.RuntimeHandlersAnnotation, n.RuntimeHandlers, n.Features} {
+		b = append(b, part...)
+		b = append(b, 0)
+	}
 	return append(b, n.Labels...)
 }

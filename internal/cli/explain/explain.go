@@ -4,6 +4,7 @@ package explain
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -32,12 +33,20 @@ type Explanation struct {
 	Fixes []string `json:"fixes"`
 	// PerClass: judged per class of the policy, not on nodes.
 	PerClass bool `json:"perClass"`
+	// RuntimeClass is the pod's spec.runtimeClassName and Handler its handler; both absent
+	// for a pod of the default handler.
+	RuntimeClass string `json:"runtimeClass,omitempty"`
+	Handler      string `json:"handler,omitempty"`
+	// MissingObjects are objects the pod names that do not exist (every node refuses it).
+	MissingObjects []string `json:"missingObjects,omitempty"`
 	// NodeSelection describes the pod's nodeSelector and required node affinity, e.g.
 	// "nodeSelector rktsched.io/runtime=rkt"; absent when it has neither. With a node set,
 	// only the nodes they select count (Class.Nodes; the others are Class.NotSelected):
 	// kube-scheduler filters the rest out before it asks rktsched. Per class it is not
 	// applied (classes have no labels).
 	NodeSelection string `json:"nodeSelection,omitempty"`
+
+	verdicts []*policy.Verdict // of Classes, in order
 }
 
 // Need is one capability the pod relies on.
@@ -55,6 +64,12 @@ type Class struct {
 	Class   string `json:"class"`
 	Runtime string `json:"runtime"`
 	Stage1  string `json:"stage1"`
+	// Version is the runtime version the class was judged on, where a capability names a
+	// minimum version; Handlers the runtime handlers its nodes report (absent: none).
+	Version  string   `json:"version,omitempty"`
+	Handlers []string `json:"handlers,omitempty"`
+	// Gaps say what lacks each missing or degraded capability, and why.
+	Gaps []Gap `json:"gaps,omitempty"`
 	// Nodes are the class's nodes in the node set that the pod's nodeSelector and required
 	// node affinity select (all of them for a pod with neither), by name; empty when judged
 	// per class.
@@ -72,6 +87,16 @@ type Class struct {
 	NotSelected []string `json:"notSelected,omitempty"`
 }
 
+// Gap is one capability a class lacks for the pod: By lacks it ("containerd handler
+// kata-qemu", "containerd 1.7.22", "node"), Note says why where By does not ("needs 2.1",
+// "reported false", "not reported").
+type Gap struct {
+	Capability string `json:"capability"`
+	By         string `json:"by"`
+	Note       string `json:"note,omitempty"`
+	Soft       bool   `json:"soft,omitempty"`
+}
+
 // Input is what a pod is judged with.
 type Input struct {
 	// Policy and its document (for pointing at lines in fixes; may be nil).
@@ -79,39 +104,46 @@ type Input struct {
 	Document []byte
 	// Nodes to judge on; nil means per class.
 	Nodes []*v1.Node
+	// Objects the pods name (RuntimeClasses, claims, ...); nil: none exist.
+	Objects policy.Objects
 }
 
 // Classified is a node set grouped by the class a policy gives each node.
 type Classified struct {
-	nodes [][]*v1.Node // by Class.ID, sorted by name
-	names [][]string   // the same, by name
+	classes []*policy.Class // with nodes, in the policy's order
+	nodes   map[*policy.Class][]*v1.Node
+	names   map[*policy.Class][]string // the same, by name
 }
 
 // Classify groups nodes by the class p gives them.
 func Classify(p *policy.Policy, nodes []*v1.Node) *Classified {
-	c := &Classified{nodes: make([][]*v1.Node, len(p.Classes())), names: make([][]string, len(p.Classes()))}
+	c := &Classified{nodes: map[*policy.Class][]*v1.Node{}, names: map[*policy.Class][]string{}}
 	for _, n := range nodes {
-		id := p.Profile(n).Class.ID
-		c.nodes[id] = append(c.nodes[id], n)
+		cl := p.Profile(n).Class
+		if c.nodes[cl] == nil {
+			c.classes = append(c.classes, cl)
+		}
+		c.nodes[cl] = append(c.nodes[cl], n)
 	}
-	for id, ns := range c.nodes {
+	sort.SliceStable(c.classes, func(i, j int) bool { return uint(c.classes[i].ID) < uint(c.classes[j].ID) })
+	for cl, ns := range c.nodes {
 		sort.Slice(ns, func(i, j int) bool { return ns[i].Name < ns[j].Name })
 		names := make([]string, len(ns))
 		for i, n := range ns {
 			names[i] = n.Name
 		}
-		c.names[id] = names
+		c.names[cl] = names
 	}
 	return c
 }
 
-// selected splits the nodes of class id into those sel selects and the others, by name.
-func (c *Classified) selected(id int, sel *nodeselect.Selector) (in, out []string) {
+// selected splits the nodes of class cl into those sel selects and the others, by name.
+func (c *Classified) selected(cl *policy.Class, sel *nodeselect.Selector) (in, out []string) {
 	if sel == nil {
-		return c.names[id], nil
+		return c.names[cl], nil
 	}
 	in = []string{}
-	for _, n := range c.nodes[id] {
+	for _, n := range c.nodes[cl] {
 		if sel.Matches(n) {
 			in = append(in, n.Name)
 		} else {
@@ -133,10 +165,11 @@ func Explain(pod *v1.Pod, ref, kind string, in Input) *Explanation {
 // ExplainClassified is Explain with the nodes already grouped by Classify (nil: per class).
 func ExplainClassified(pod *v1.Pod, ref, kind string, in Input, classified *Classified) *Explanation {
 	p := in.Policy
-	a := p.Analyze(pod)
+	a := p.AnalyzeWith(pod, in.Objects)
 	sel := nodeselect.Of(pod)
 	e := &Explanation{Pod: ref, Kind: kind, PolicyDigest: p.Digest(), PerClass: classified == nil,
-		Needs: []Need{}, Classes: []Class{}, Fixes: []string{}, UnknownNeeds: a.Unknown, NodeSelection: sel.String()}
+		Needs: []Need{}, Classes: []Class{}, Fixes: []string{}, UnknownNeeds: a.Unknown, NodeSelection: sel.String(),
+		RuntimeClass: a.RuntimeClass, Handler: a.Handler, MissingObjects: a.MissingObjects}
 	for _, n := range a.Needs {
 		action := p.Action(n.Capability)
 		e.Needs = append(e.Needs, Need{
@@ -146,22 +179,27 @@ func ExplainClassified(pod *v1.Pod, ref, kind string, in Input, classified *Clas
 			Action:     string(action),
 		})
 	}
-	for _, c := range p.Classes() {
+	classes := p.Classes()
+	if classified != nil {
+		classes = classified.classes
+	}
+	for _, c := range classes {
 		nodes, notSelected := []string{}, []string(nil)
 		if classified != nil {
-			if len(classified.nodes[c.ID]) == 0 {
-				continue
-			}
-			nodes, notSelected = classified.selected(c.ID, sel)
+			nodes, notSelected = classified.selected(c, sel)
 		}
 		v := a.Verdict(c)
 		cl := Class{
-			Class: c.Name, Runtime: c.Runtime, Stage1: c.Stage1, Nodes: nodes,
+			Class: c.Name, Runtime: c.Runtime, Stage1: c.Stage1, Version: c.Version, Handlers: c.Handlers, Nodes: nodes,
 			Fits: v.Fits, Score: score(v), Missing: names(v.Missing), Degraded: names(v.Degraded),
 			Reason: v.Reason, NotSelected: notSelected,
 		}
+		for _, g := range v.Gaps {
+			cl.Gaps = append(cl.Gaps, Gap{Capability: string(g.Capability), By: g.By, Note: g.Note, Soft: g.Soft})
+		}
 		e.Fits = e.Fits || cl.Fits && e.Considered(&cl)
 		e.Classes = append(e.Classes, cl)
+		e.verdicts = append(e.verdicts, v)
 	}
 	e.Fixes = fixes(a, in, e)
 	return e
@@ -224,21 +262,17 @@ func fixes(a *policy.Analysis, in Input, e *Explanation) []string {
 	for _, n := range a.Needs {
 		why[string(n.Capability)] = n.Why
 	}
-	loc := newLocator(in.Document)
 	// The classes refusing the pod for each capability, in the design's order: only those
 	// kube-scheduler asks rktsched about.
 	refusing := map[string][]*policy.Class{}
-	byName := map[string]*Class{}
 	for i := range e.Classes {
-		cl := &e.Classes[i]
-		byName[cl.Class] = cl
+		cl, v := &e.Classes[i], e.verdicts[i]
 		if cl.Fits || !e.Considered(cl) {
 			continue
 		}
-		eff := effectiveClass(p, cl.Reason)
 		for _, m := range cl.Missing {
-			if eff != nil && !containsClass(refusing[m], eff) {
-				refusing[m] = append(refusing[m], eff)
+			if !slices.Contains(refusing[m], v.Class) {
+				refusing[m] = append(refusing[m], v.Class)
 			}
 		}
 	}
@@ -248,34 +282,53 @@ func fixes(a *policy.Analysis, in Input, e *Explanation) []string {
 			continue
 		}
 		parts := []string{fmt.Sprintf("drop it from the pod (%s)", why[string(c)])}
-		if where := elsewhere(p, e, byName, c); where != "" {
+		if where := elsewhere(p, a, e, c); where != "" {
 			parts = append(parts, where)
 		}
 		var lines []string
 		for _, cl := range classes {
-			lines = append(lines, loc.lacks(cl, c))
+			for _, l := range p.LackLines(cl, a.Handler, c) {
+				if !slices.Contains(lines, l) {
+					lines = append(lines, l)
+				}
+			}
 		}
-		parts = append(parts, "or in the policy remove it from "+strings.Join(lines, ", ")+", or set "+loc.action(c))
+		action := "set "
+		if len(lines) > 0 {
+			action = "remove it from " + strings.Join(lines, ", ") + ", or set "
+		}
+		field, line := p.ActionLine(c)
+		action += field + " to score or ignore"
+		if line > 0 {
+			action += fmt.Sprintf(" (line %d)", line)
+		}
+		parts = append(parts, "or in the policy "+action)
 		out = append(out, fmt.Sprintf("%s: %s", c, strings.Join(parts, "; ")))
 	}
 	return out
 }
 
 // elsewhere says where the pod could go for capability c: per class, the classes of the
-// policy that have it; on a node set, those with nodes there (and whether the pod's
-// nodeSelector/affinity leaves them out), then those to add nodes of.
-func elsewhere(p *policy.Policy, e *Explanation, byName map[string]*Class, c policy.Capability) string {
+// policy that do not lack it for this pod; on a node set, those with nodes there (and whether
+// the pod's nodeSelector/affinity leaves them out), then those to add nodes of.
+func elsewhere(p *policy.Policy, a *policy.Analysis, e *Explanation, c policy.Capability) string {
 	var run, add []string
+	inSet := map[*policy.Class]*Class{}
+	for i := range e.Classes {
+		inSet[e.verdicts[i].Class] = &e.Classes[i]
+	}
 	for _, pc := range p.Classes() {
-		if pc.Lacks(c) {
+		if slices.Contains(a.Verdict(pc).Missing, c) {
 			continue
 		}
-		cl := byName[pc.Name]
+		cl := inSet[pc]
 		switch {
 		case e.PerClass:
 			run = append(run, pc.Name)
 		case cl == nil:
-			add = append(add, pc.Name)
+			if !slices.Contains(add, pc.Name) {
+				add = append(add, pc.Name)
+			}
 		case len(cl.Nodes) > 0:
 			run = append(run, fmt.Sprintf("%s (%s)", pc.Name, count(len(cl.Nodes))))
 		default:
@@ -300,24 +353,4 @@ func count(n int) string {
 		return "1 node"
 	}
 	return fmt.Sprintf("%d nodes", n)
-}
-
-// effectiveClass is the class a reason names ("rkt stage1-fly lacks ..."): the node's own,
-// or the one the pod's stage1 override makes it.
-func effectiveClass(p *policy.Policy, reason string) *policy.Class {
-	for _, cl := range p.Classes() {
-		if strings.HasPrefix(reason, cl.Name+" lacks ") {
-			return cl
-		}
-	}
-	return nil
-}
-
-func containsClass(cs []*policy.Class, c *policy.Class) bool {
-	for _, x := range cs {
-		if x == c {
-			return true
-		}
-	}
-	return false
 }

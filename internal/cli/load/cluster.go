@@ -41,6 +41,60 @@ func (c *Cluster) Nodes(ctx context.Context) ([]*v1.Node, error) {
 	}
 }
 
+// Objects lists the objects the policy reads besides Nodes and Pods: RuntimeClasses,
+// DeviceClasses, and the ResourceClaims and ResourceClaimTemplates of every namespace. A kind
+// the cluster does not serve (resource.k8s.io before 1.34) or the user may not list is left
+// out, with a warning: pods naming one are then refused as naming a missing object.
+func (c *Cluster) Objects(ctx context.Context) (*policy.ObjectSet, []string, error) {
+	set := policy.NewObjectSet()
+	var warnings []string
+	skip := func(kind string, err error) error {
+		if apierrors.IsNotFound(err) || apierrors.IsForbidden(err) || meta.IsNoMatchError(err) {
+			warnings = append(warnings, fmt.Sprintf("listing %s: %v (pods naming one are refused)", kind, err))
+			return nil
+		}
+		return fmt.Errorf("listing %s: %w", kind, err)
+	}
+	opts := metav1.ListOptions{}
+	if l, err := c.Client.NodeV1().RuntimeClasses().List(ctx, opts); err != nil {
+		if err := skip("runtimeclasses", err); err != nil {
+			return nil, nil, err
+		}
+	} else {
+		for i := range l.Items {
+			set.Add(&l.Items[i])
+		}
+	}
+	if l, err := c.Client.ResourceV1().DeviceClasses().List(ctx, opts); err != nil {
+		if err := skip("deviceclasses", err); err != nil {
+			return nil, nil, err
+		}
+	} else {
+		for i := range l.Items {
+			set.Add(&l.Items[i])
+		}
+	}
+	if l, err := c.Client.ResourceV1().ResourceClaims("").List(ctx, opts); err != nil {
+		if err := skip("resourceclaims", err); err != nil {
+			return nil, nil, err
+		}
+	} else {
+		for i := range l.Items {
+			set.Add(&l.Items[i])
+		}
+	}
+	if l, err := c.Client.ResourceV1().ResourceClaimTemplates("").List(ctx, opts); err != nil {
+		if err := skip("resourceclaimtemplates", err); err != nil {
+			return nil, nil, err
+		}
+	} else {
+		for i := range l.Items {
+			set.Add(&l.Items[i])
+		}
+	}
+	return set, warnings, nil
+}
+
 // Pods lists the pods of namespace ("" for every namespace).
 func (c *Cluster) Pods(ctx context.Context, namespace string) ([]*v1.Pod, error) {
 	var out []*v1.Pod

@@ -21,6 +21,8 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	sigsjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
+
+	"github.com/rktsched/rktsched/policy"
 )
 
 // MaxInputBytes bounds what is read from one file or stdin: a dump of 5000 realistic Nodes
@@ -285,24 +287,36 @@ func Subjects(data []byte, name, namespace string) ([]*Subject, []string, error)
 	return out, warnings, nil
 }
 
-// Nodes reads a node dump: Node documents, or a List of them.
-func Nodes(data []byte, name string) ([]*v1.Node, []string, error) {
+// Dump is a node dump: the Nodes, and the objects the policy reads beside them
+// (RuntimeClasses, DeviceClasses, ResourceClaims, ResourceClaimTemplates), as
+// `kubectl get nodes,runtimeclasses,deviceclasses,resourceclaims,resourceclaimtemplates -A -o json`
+// writes them.
+type Dump struct {
+	Nodes   []*v1.Node
+	Objects *policy.ObjectSet
+}
+
+// Nodes reads a node dump: Node documents and the objects the policy reads, or a List of
+// them. Other kinds are refused.
+func Nodes(data []byte, name string) (*Dump, []string, error) {
 	if nodes, ok := nodeList(data); ok {
-		return nodes, nil, nil
+		return &Dump{Nodes: nodes, Objects: policy.NewObjectSet()}, nil, nil
 	}
 	objs, warnings, err := DecodeWith(data, name, false)
 	if err != nil {
 		return nil, nil, err
 	}
-	out := make([]*v1.Node, 0, len(objs))
+	d := &Dump{Nodes: make([]*v1.Node, 0, len(objs)), Objects: policy.NewObjectSet()}
 	for _, o := range objs {
-		n, ok := o.Obj.(*v1.Node)
-		if !ok {
-			return nil, nil, fmt.Errorf("%s: a %s in a node dump (want Nodes, as kubectl get nodes -o yaml writes)", o.Where, o.Kind)
+		if n, ok := o.Obj.(*v1.Node); ok {
+			d.Nodes = append(d.Nodes, n)
+			continue
 		}
-		out = append(out, n)
+		if !d.Objects.Add(o.Obj) {
+			return nil, nil, fmt.Errorf("%s: a %s in a node dump (want Nodes, RuntimeClasses, DeviceClasses, ResourceClaims, ResourceClaimTemplates, as kubectl get nodes,runtimeclasses,... -o yaml writes)", o.Where, o.Kind)
+		}
 	}
-	return out, warnings, nil
+	return d, warnings, nil
 }
 
 // nodeList decodes a JSON List or NodeList of Nodes in one pass, as the API machinery's

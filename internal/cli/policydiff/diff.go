@@ -75,19 +75,19 @@ type PodChange struct {
 
 // Diff compares what old and new make of nodes and pods. Labels compared are those the
 // labeler writes under each policy (policy.NodeProfile.Labels).
-func Diff(old, new *policy.Policy, nodes []*v1.Node, pods []*v1.Pod) *Result {
+// Pods are analysed with the objects they name read from objs (nil: none exist).
+func Diff(old, new *policy.Policy, nodes []*v1.Node, pods []*v1.Pod, objs policy.Objects) *Result {
 	r := &Result{OldDigest: old.Digest(), NewDigest: new.Digest(), Nodes: len(nodes), Pods: len(pods),
 		Labels: []LabelChange{}, Stranded: []PodChange{}, Schedulable: []PodChange{}, Unschedulable: []PodChange{}}
 	type nodeClasses struct{ old, new *policy.Class }
 	byName := make(map[string]nodeClasses, len(nodes))
-	oldCount := make([]int, len(old.Classes()))
-	newCount := make([]int, len(new.Classes()))
+	oldCount, newCount := classCount{}, classCount{}
 	groups := map[string]*LabelChange{}
 	for _, n := range nodes {
 		op, np := old.Profile(n), new.Profile(n)
 		byName[n.Name] = nodeClasses{op.Class, np.Class}
-		oldCount[op.Class.ID]++
-		newCount[np.Class.ID]++
+		oldCount[op.Class]++
+		newCount[np.Class]++
 		changes := labelChanges(op.Labels(), np.Labels())
 		if len(changes) == 0 {
 			continue
@@ -125,13 +125,13 @@ func Diff(old, new *policy.Policy, nodes []*v1.Node, pods []*v1.Pod) *Result {
 			if !ok {
 				continue // on a node not in the set
 			}
-			before := old.Analyze(pod).Verdict(nc.old)
-			after := new.Analyze(pod).Verdict(nc.new)
+			before := old.AnalyzeWith(pod, objs).Verdict(nc.old)
+			after := new.AnalyzeWith(pod, objs).Verdict(nc.new)
 			if before.Fits && !after.Fits {
 				r.Stranded = append(r.Stranded, PodChange{Pod: ref, Node: pod.Spec.NodeName, Reason: after.Reason})
 			}
 		default:
-			oa, na := old.Analyze(pod), new.Analyze(pod)
+			oa, na := old.AnalyzeWith(pod, objs), new.AnalyzeWith(pod, objs)
 			oc, nc := oldCount, newCount
 			if sel := nodeselect.Of(pod); sel != nil {
 				oc, nc = selectedCounts(old, new, sel, nodes)
@@ -154,23 +154,26 @@ func Diff(old, new *policy.Policy, nodes []*v1.Node, pods []*v1.Pod) *Result {
 
 // selectedCounts counts by class, under each policy, the nodes the pod's nodeSelector and
 // required node affinity let it go to: kube-scheduler asks the extender only about those.
-func selectedCounts(old, new *policy.Policy, sel *nodeselect.Selector, nodes []*v1.Node) (oldCount, newCount []int) {
-	oldCount, newCount = make([]int, len(old.Classes())), make([]int, len(new.Classes()))
+func selectedCounts(old, new *policy.Policy, sel *nodeselect.Selector, nodes []*v1.Node) (oldCount, newCount classCount) {
+	oldCount, newCount = classCount{}, classCount{}
 	for _, n := range nodes {
 		if !sel.Matches(n) {
 			continue
 		}
-		oldCount[old.Profile(n).Class.ID]++
-		newCount[new.Profile(n).Class.ID]++
+		oldCount[old.Profile(n).Class]++
+		newCount[new.Profile(n).Class]++
 	}
 	return oldCount, newCount
 }
 
+// classCount counts nodes by class.
+type classCount map[*policy.Class]int
+
 // fitting reports whether a class with nodes accepts the pod, and which do.
-func fitting(p *policy.Policy, a *policy.Analysis, count []int) (bool, []string) {
+func fitting(p *policy.Policy, a *policy.Analysis, count classCount) (bool, []string) {
 	var out []string
 	for _, c := range p.Classes() {
-		if count[c.ID] > 0 && a.Verdict(c).Fits {
+		if count[c] > 0 && a.Verdict(c).Fits {
 			out = append(out, c.Name)
 		}
 	}
@@ -178,10 +181,10 @@ func fitting(p *policy.Policy, a *policy.Analysis, count []int) (bool, []string)
 }
 
 // firstReason is the reason of the first class with nodes that refuses the pod.
-func firstReason(p *policy.Policy, a *policy.Analysis, count []int) string {
+func firstReason(p *policy.Policy, a *policy.Analysis, count classCount) string {
 	var reasons []string
 	for _, c := range p.Classes() {
-		if v := a.Verdict(c); count[c.ID] > 0 && !v.Fits {
+		if v := a.Verdict(c); count[c] > 0 && !v.Fits {
 			reasons = append(reasons, v.Reason)
 		}
 	}
