@@ -102,7 +102,7 @@ type Class struct {
 	handlers string // NodeInputs.Handlers
 	// defaultLacks is everything the class lacks for a pod of the default handler.
 	defaultLacks capSet
-	labels   map[string]string
+	labels       map[string]string
 }
 
 // Handler says whether the class's nodes offer the named handler, and its features.
