@@ -12,8 +12,16 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 
+	"github.com/rktsched/rktsched/internal/objectcache"
 	"github.com/rktsched/rktsched/policy"
 )
+
+// objectSource is what the extender reads of the objects pods name: the objects, and a
+// generation that changes whenever they do (objectcache.Cache).
+type objectSource interface {
+	policy.Objects
+	Generation() int64
+}
 
 // nodeEntry is what the policy reads of a node (policy.NodeInputs), and its profile under the
 // last policy that asked. When the inputs change, the entry is replaced, not changed.
@@ -77,11 +85,11 @@ func NewNodeCache(client kubernetes.Interface) (*NodeCache, error) {
 		return nil, err
 	}
 	c.synced = reg.HasSynced
-	objects, err := newClusterObjects(c.factory)
+	objects, err := objectcache.New(c.factory)
 	if err != nil {
 		return nil, err
 	}
-	c.objects, c.objectsSynced = objects, objects.hasSynced
+	c.objects, c.objectsSynced = objects, objects.HasSynced
 	return c, nil
 }
 

@@ -24,19 +24,36 @@ type state struct {
 // Clone implements fwk.StateData.
 func (s *state) Clone() fwk.StateData { return s }
 
-func newState(a *policy.Analysis) *state {
+// newState judges the pod on every class the policy has met, and on the classes of nodes
+// the policy had not met yet (classes are made as nodes are classified).
+func newState(a *policy.Analysis, classOf func(*v1.Node) *policy.Class, nodes []fwk.NodeInfo) *state {
 	s := &state{analysis: a}
+	known := a.Policy().Classes()
 	first, score := true, int64(0)
-	for _, c := range a.Policy().Classes() {
+	judge := func(c *policy.Class) {
 		v := a.Verdict(c)
 		if !v.Fits {
 			s.refuses = true
-			continue
+			return
 		}
 		if !first && v.Score != score {
 			s.scoresDiffer = true
 		}
 		first, score = false, v.Score
+	}
+	for _, c := range known {
+		judge(c)
+	}
+	if s.refuses || classOf == nil {
+		return s
+	}
+	// Every known class fits: Filter is skipped only if no node is of a class met since.
+	for _, ni := range nodes {
+		if n := ni.Node(); n != nil {
+			if c := classOf(n); c.ID < 0 || c.ID >= len(known) {
+				judge(c)
+			}
+		}
 	}
 	return s
 }
@@ -55,8 +72,9 @@ func readState(cs fwk.CycleState) (*state, error) {
 
 // PreFilter analyses the pod with the policy in force, once per cycle. It returns Skip when
 // no class of node refuses the pod, so that Filter is not called at all.
-func (pl *Plugin) PreFilter(_ context.Context, cs fwk.CycleState, pod *v1.Pod, _ []fwk.NodeInfo) (*fwk.PreFilterResult, *fwk.Status) {
-	s := newState(pl.src.store.Load().Analyze(pod))
+func (pl *Plugin) PreFilter(_ context.Context, cs fwk.CycleState, pod *v1.Pod, nodes []fwk.NodeInfo) (*fwk.PreFilterResult, *fwk.Status) {
+	p := pl.src.store.Load()
+	s := newState(p.AnalyzeWith(pod, pl.objects), func(n *v1.Node) *policy.Class { return pl.nodes.classOf(p, n) }, nodes)
 	cs.Write(stateKey, s)
 	if !s.refuses {
 		return nil, fwk.NewStatus(fwk.Skip)

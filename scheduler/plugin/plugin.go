@@ -14,6 +14,9 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
+
+	"github.com/rktsched/rktsched/internal/objectcache"
+	"github.com/rktsched/rktsched/policy"
 )
 
 // Name is the plugin's name in KubeSchedulerConfiguration profiles.
@@ -24,7 +27,10 @@ type Plugin struct {
 	handle fwk.Handle
 	src    *source
 	nodes  *nodeClasses
-	logger klog.Logger
+	// objects are the RuntimeClasses, DeviceClasses and DRA claims pods name, from the
+	// framework's shared informer factory (nil without one: pods naming any are refused).
+	objects policy.Objects
+	logger  klog.Logger
 }
 
 var (
@@ -52,7 +58,13 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, err
 	pl := newPlugin(h, src)
 	pl.logger = klog.FromContext(ctx).WithName(Name)
 	if informers := h.SharedInformerFactory(); informers != nil {
-		_, err := informers.Core().V1().Nodes().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		// Registered before the scheduler starts the factory and waits for its caches.
+		objects, err := objectcache.New(informers)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", Name, err)
+		}
+		pl.objects = objects
+		_, err = informers.Core().V1().Nodes().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 			DeleteFunc: func(obj any) {
 				if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 					obj = tomb.Obj

@@ -227,16 +227,24 @@ func TestEventsToRegister(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(evs) != 1 || evs[0].Event.Resource != fwk.Node || evs[0].QueueingHintFn == nil {
-		t.Fatalf("events %+v", evs)
-	}
-	for _, a := range []fwk.ActionType{fwk.Add, fwk.UpdateNodeLabel, fwk.UpdateNodeAnnotation} {
-		if evs[0].Event.ActionType&a == 0 {
-			t.Errorf("%v not registered", a)
+	got := map[fwk.EventResource]fwk.ActionType{}
+	for _, ev := range evs {
+		if ev.QueueingHintFn == nil {
+			t.Errorf("%s registered without a hint", ev.Event.Resource)
 		}
+		got[ev.Event.Resource] = ev.Event.ActionType
 	}
-	if evs[0].Event.ActionType&(fwk.UpdateNodeCondition|fwk.UpdateNodeAllocatable|fwk.UpdateNodeTaint) != 0 {
-		t.Errorf("registered %v: changes that never concern the runtime", evs[0].Event.ActionType)
+	want := map[fwk.EventResource]fwk.ActionType{
+		fwk.Node:                        fwk.Add | fwk.UpdateNodeLabel | fwk.UpdateNodeAnnotation,
+		"runtimeclasses.v1.node.k8s.io": fwk.Add | fwk.Update,
+		fwk.ResourceClaim:               fwk.Add | fwk.Update,
+		fwk.DeviceClass:                 fwk.Add | fwk.Update,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+	if got[fwk.Node]&(fwk.UpdateNodeCondition|fwk.UpdateNodeAllocatable|fwk.UpdateNodeTaint) != 0 {
+		t.Errorf("registered %v: changes that never concern the runtime", got[fwk.Node])
 	}
 }
 
@@ -255,6 +263,11 @@ func TestPolicyChangeActivates(t *testing.T) {
 	indexer := factory.Core().V1().Pods().Informer().GetIndexer()
 	for _, pod := range []*v1.Pod{initPod, plain, bound, otherProfile} {
 		if err := indexer.Add(pod); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, n := range allClassNodes(t, policy.Default()) {
+		if err := factory.Core().V1().Nodes().Informer().GetIndexer().Add(n); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -12,12 +12,13 @@ import (
 const signFragmentKey = "rktsched.io/Analysis"
 
 // SignPod signs the pod with what the plugin's verdicts depend on: its needs (hard or soft),
-// unknown needs and stage1 override, and the policy they are judged under. Pods with the same
+// unknown needs, stage1 override, RuntimeClass and handler, the objects it names that do
+// not exist, and the policy they are judged under. Pods with the same
 // signature get the same verdict for every node, so kube-scheduler may reuse one pod's
 // placement work for the next (opportunistic batching stays on).
 func (pl *Plugin) SignPod(_ context.Context, pod *v1.Pod) ([]fwk.SignFragment, *fwk.Status) {
 	p := pl.src.store.Load()
-	a := p.Analyze(pod)
+	a := p.AnalyzeWith(pod, pl.objects)
 	var b strings.Builder
 	b.WriteString(p.Digest())
 	b.WriteString("|needs:")
@@ -34,5 +35,9 @@ func (pl *Plugin) SignPod(_ context.Context, pod *v1.Pod) ([]fwk.SignFragment, *
 	b.WriteString(strings.Join(a.Unknown, ","))
 	b.WriteString("|stage1:")
 	b.WriteString(a.Stage1Override)
+	b.WriteString("|handler:")
+	b.WriteString(a.RuntimeClass + "=" + a.Handler)
+	b.WriteString("|missing:")
+	b.WriteString(strings.Join(a.MissingObjects, ","))
 	return []fwk.SignFragment{{Key: signFragmentKey, Value: b.String()}}, nil
 }

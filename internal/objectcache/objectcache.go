@@ -1,4 +1,7 @@
-package extender
+// Package objectcache is policy.Objects read from informers: the RuntimeClasses,
+// DeviceClasses, ResourceClaims and ResourceClaimTemplates pods name, for the extender (its
+// own informer factory) and the scheduler plugin (the framework's shared one).
+package objectcache
 
 import (
 	"sync/atomic"
@@ -14,18 +17,10 @@ import (
 	"github.com/rktsched/rktsched/policy"
 )
 
-// objectSource is what the extender reads of the objects pods name: the objects, and a
-// generation that changes whenever they do.
-type objectSource interface {
-	policy.Objects
-	Generation() int64
-}
-
-// clusterObjects is policy.Objects read from informers: the RuntimeClasses, DeviceClasses,
-// ResourceClaims and ResourceClaimTemplates pods name. generation counts their changes, so
-// that a pod analysed before a change is analysed again (a RuntimeClass created after a pod
-// that names it makes the pod schedulable at its next attempt).
-type clusterObjects struct {
+// Cache is policy.Objects read from informers. Its generation counts their changes, so that
+// a pod analysed before a change is analysed again (a RuntimeClass created after a pod that
+// names it makes the pod schedulable at its next attempt).
+type Cache struct {
 	runtimeClasses nodelisters.RuntimeClassLister
 	deviceClasses  resourcelisters.DeviceClassLister
 	claims         resourcelisters.ResourceClaimLister
@@ -34,8 +29,12 @@ type clusterObjects struct {
 	generation     atomic.Int64
 }
 
-func newClusterObjects(factory informers.SharedInformerFactory) (*clusterObjects, error) {
-	o := &clusterObjects{}
+var _ policy.Objects = &Cache{}
+
+// New registers the four informers on factory (which the caller starts) and returns the cache
+// that reads them.
+func New(factory informers.SharedInformerFactory) (*Cache, error) {
+	o := &Cache{}
 	changed := cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(any) { o.generation.Add(1) },
 		UpdateFunc: func(any, any) { o.generation.Add(1) },
@@ -56,9 +55,11 @@ func newClusterObjects(factory informers.SharedInformerFactory) (*clusterObjects
 	return o, nil
 }
 
-func (o *clusterObjects) Generation() int64 { return o.generation.Load() }
+// Generation changes whenever one of the objects does.
+func (o *Cache) Generation() int64 { return o.generation.Load() }
 
-func (o *clusterObjects) hasSynced() bool {
+// HasSynced reports whether every informer has synced.
+func (o *Cache) HasSynced() bool {
 	for _, synced := range o.synced {
 		if !synced() {
 			return false
@@ -67,22 +68,22 @@ func (o *clusterObjects) hasSynced() bool {
 	return true
 }
 
-func (o *clusterObjects) RuntimeClass(name string) *nodev1.RuntimeClass {
+func (o *Cache) RuntimeClass(name string) *nodev1.RuntimeClass {
 	rc, _ := o.runtimeClasses.Get(name) // only NotFound: a lister reads memory
 	return rc
 }
 
-func (o *clusterObjects) ResourceClaim(namespace, name string) *resourcev1.ResourceClaim {
+func (o *Cache) ResourceClaim(namespace, name string) *resourcev1.ResourceClaim {
 	c, _ := o.claims.ResourceClaims(namespace).Get(name)
 	return c
 }
 
-func (o *clusterObjects) ResourceClaimTemplate(namespace, name string) *resourcev1.ResourceClaimTemplate {
+func (o *Cache) ResourceClaimTemplate(namespace, name string) *resourcev1.ResourceClaimTemplate {
 	t, _ := o.templates.ResourceClaimTemplates(namespace).Get(name)
 	return t
 }
 
-func (o *clusterObjects) DeviceClassesFor(resource string) []string {
+func (o *Cache) DeviceClassesFor(resource string) []string {
 	all, _ := o.deviceClasses.List(labels.Everything())
 	var out []string
 	for _, dc := range all {
