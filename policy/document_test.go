@@ -122,7 +122,7 @@ func FuzzAnalyze(f *testing.F) {
 		if err := yaml.Unmarshal(data, &pd); err != nil {
 			return
 		}
-		a := p.Analyze(&pd)
+		a := p.AnalyzeWith(&pd, handlerObjects)
 		for _, c := range p.Classes() {
 			v := a.Verdict(c)
 			if v.Score < 0 || v.Score > MaxScore {

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	v1 "k8s.io/api/core/v1"
+	nodev1 "k8s.io/api/node/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -28,6 +29,14 @@ type NodeSpec struct {
 	GPUs int64
 	// Labels are extra labels the node starts with.
 	Labels map[string]string
+	// Annotations are extra annotations (rktsched.io/runtime-handlers, ...).
+	Annotations map[string]string
+	// Handlers and Features are status.runtimeHandlers and status.features, as a kubelet of
+	// a runtime that reports them (containerd >= 2.0, CRI-O >= 1.30) writes them.
+	Handlers []v1.NodeRuntimeHandler
+	Features *v1.NodeFeatures
+	// Taints keep pods that do not tolerate them off the node.
+	Taints []v1.Taint
 	// Class is what the default policy should make of the node ("docker",
 	// "rkt stage1-kvm", ...): the tests check it, so that a change to the policy's node
 	// profiles cannot silently change what the fake nodes stand for.
@@ -88,8 +97,59 @@ func (s NodeSpec) Node(index int) *v1.Node {
 	if s.Stage1Image != "" {
 		node.Annotations = map[string]string{policy.AnnotationStage1Image: s.Stage1Image}
 	}
+	for k, v := range s.Annotations {
+		if node.Annotations == nil {
+			node.Annotations = map[string]string{}
+		}
+		node.Annotations[k] = v
+	}
+	node.Status.RuntimeHandlers, node.Status.Features = s.Handlers, s.Features
+	node.Spec.Taints = s.Taints
 	return node
 }
+
+// HandlerPool labels and taints the handler nodes: only the pods that tolerate the taint and
+// select the label (the handler test pods) go there, so that the mixed cluster's
+// expectations hold beside them.
+const HandlerPool = "rktsched.io/e2e-pool"
+
+// HandlerNodes are containerd and CRI-O machines with several runtime handlers, reported in
+// node status as their kubelets write them (or declared by annotation on a containerd 1.7):
+// the "Today's runtimes" cluster of the e2e tests and the demo.
+func HandlerNodes() []NodeSpec {
+	t, f := true, false
+	handler := func(name string, rro, userns bool) v1.NodeRuntimeHandler {
+		return v1.NodeRuntimeHandler{Name: name, Features: &v1.NodeRuntimeHandlerFeatures{RecursiveReadOnlyMounts: &rro, UserNamespaces: &userns}}
+	}
+	pool := map[string]string{HandlerPool: "handlers"}
+	taints := []v1.Taint{{Key: HandlerPool, Value: "handlers", Effect: v1.TaintEffectNoSchedule}}
+	return []NodeSpec{
+		{Name: "containerd-runc-1", RuntimeVersion: "containerd://2.1.4", Class: "containerd", Labels: pool, Taints: taints,
+			Handlers: []v1.NodeRuntimeHandler{handler("", t, t), handler("runc", t, t)},
+			Features: &v1.NodeFeatures{SupplementalGroupsPolicy: &t}},
+		{Name: "containerd-kata-1", RuntimeVersion: "containerd://2.1.4", Class: "containerd", Labels: pool, Taints: taints,
+			Handlers: []v1.NodeRuntimeHandler{handler("", t, t), handler("runc", t, t), handler("kata-qemu", t, f)},
+			Features: &v1.NodeFeatures{SupplementalGroupsPolicy: &t}},
+		{Name: "containerd-gvisor-1", RuntimeVersion: "containerd://2.1.4", Class: "containerd", Labels: pool, Taints: taints,
+			Handlers: []v1.NodeRuntimeHandler{handler("", t, t), handler("runc", t, t), handler("runsc", f, f)},
+			Features: &v1.NodeFeatures{SupplementalGroupsPolicy: &t}},
+		{Name: "containerd-old-1", RuntimeVersion: "containerd://1.7.22", Class: "containerd", Labels: pool, Taints: taints,
+			Annotations: map[string]string{policy.AnnotationRuntimeHandlers: "runc,kata-qemu"}},
+	}
+}
+
+// HandlerRuntimeClasses are the RuntimeClasses of the handler cluster: kata (kata-qemu),
+// gvisor (runsc) and wasm (spin, a shim no node has).
+func HandlerRuntimeClasses() []*nodev1.RuntimeClass {
+	var out []*nodev1.RuntimeClass
+	for name, handler := range map[string]string{"kata": "kata-qemu", "gvisor": "runsc", "wasm": "spin"} {
+		out = append(out, &nodev1.RuntimeClass{ObjectMeta: metav1.ObjectMeta{Name: name}, Handler: handler})
+	}
+	return out
+}
+
+// HandlerPodsDir holds one pod per "Today's runtimes" rule, relative to the repository.
+const HandlerPodsDir = "test/testdata/handler-pods"
 
 func resources(gpus int64) v1.ResourceList {
 	rl := v1.ResourceList{

@@ -66,6 +66,9 @@ func TestE2E(t *testing.T) {
 		{"placement with nodeCacheCapable true", func(ctx context.Context, t *testing.T, e *env) {
 			testPlacement(ctx, t, e, "placement-node-cache")
 		}, false},
+		{"runtime handlers: placement and reasons", func(ctx context.Context, t *testing.T, e *env) {
+			testHandlers(ctx, t, e, v1.DefaultSchedulerName)
+		}, false},
 		{"policy edit changes labels and placement", testPolicyEdit, false},
 		{"kubectl rktsched explains Pending pods and previews a policy edit", testCLI, false},
 		{"bad policy documents are refused", testBadPolicies, false},
@@ -323,7 +326,7 @@ func waitForExpectations(ctx context.Context, t *testing.T, e *env, namespace st
 		}
 		var unmet []string
 		for _, p := range pods {
-			want, o := Expectations[p.Name], out[p.Name]
+			want, o := expected(p.Name), out[p.Name]
 			switch {
 			case o.Node != "" && !slices.Contains(want.Nodes, o.Node):
 				return cluster.Permanent(fmt.Errorf("pod %s was placed on %s; only %v can run it", p.Name, o.Node, want.Nodes))

@@ -42,3 +42,39 @@ var Expectations = map[string]Expectation{
 	// An unknown capability in rktsched.io/needs refuses every node.
 	"typo-capability": {Reason: "names unknown capabilities: typo-capability"},
 }
+
+// containerd21 are the handler nodes running containerd 2.1, which report handlers and
+// features (containerd-old-1 runs 1.7 and declares its handlers by annotation).
+var containerd21 = []string{"containerd-runc-1", "containerd-kata-1", "containerd-gvisor-1"}
+
+// HandlerExpectations are where each pod of cluster.HandlerPodsDir may land on
+// cluster.HandlerNodes (its nodeSelector and toleration keep it there), or the reason it
+// stays Pending with.
+var HandlerExpectations = map[string]Expectation{
+	// kata-qemu is offered by containerd-kata-1 (status) and containerd-old-1 (annotation).
+	"kata-nginx": {Nodes: []string{"containerd-kata-1", "containerd-old-1"}},
+	// Kata docs/Limitations.md: no host networking, wherever kata-qemu is offered.
+	"kata-hostnetwork": {Reason: "containerd handler kata-qemu lacks host-network"},
+	// gVisor: no raw sockets.
+	"gvisor-netraw": {Reason: "containerd handler runsc lacks raw-sockets"},
+	// No node offers the spin shim.
+	"wasm-missing-shim": {Reason: "node lacks runtime handler spin"},
+	// The default handler's user namespaces: reported by containerd 2.1, not by 1.7.
+	"userns": {Nodes: containerd21},
+	// runsc reports userNamespaces false.
+	"gvisor-userns": {Reason: "containerd handler runsc lacks user-namespaces (reported false)"},
+	// Image volumes need containerd 2.1.
+	"image-volume": {Nodes: containerd21},
+	// recursiveReadOnly Enabled: reported true by the default handler of containerd 2.1 only.
+	"rro-enabled": {Nodes: containerd21},
+	// supplementalGroupsPolicy Strict: status.features of containerd 2.1 only.
+	"groups-strict": {Nodes: containerd21},
+}
+
+// expected is the pod's entry in Expectations or HandlerExpectations.
+func expected(pod string) Expectation {
+	if want, ok := Expectations[pod]; ok {
+		return want
+	}
+	return HandlerExpectations[pod]
+}

@@ -78,3 +78,54 @@ func gpus(pod *v1.Pod) int64 {
 	}
 	return n
 }
+
+// TestHandlerExpectations checks HandlerExpectations against the default policy, the handler
+// nodes and RuntimeClasses, as TestExpectations does for the rkt pods.
+func TestHandlerExpectations(t *testing.T) {
+	pods, err := cluster.LoadPods(filepath.Join("..", "..", cluster.HandlerPodsDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs := policy.NewObjectSet()
+	for _, rc := range cluster.HandlerRuntimeClasses() {
+		objs.Add(rc)
+	}
+	p := policy.Default()
+	seen := map[string]bool{}
+	for _, pf := range pods {
+		pod := pf.Pod
+		seen[pod.Name] = true
+		t.Run(pod.Name, func(t *testing.T) {
+			want, ok := HandlerExpectations[pod.Name]
+			if !ok {
+				t.Fatalf("%s has no entry in HandlerExpectations", pf.Path)
+			}
+			a := p.AnalyzeWith(pod, objs)
+			var got, reasons []string
+			for i, spec := range cluster.HandlerNodes() {
+				node := spec.Node(i)
+				if got := p.Profile(node).Class.Name; got != spec.Class {
+					t.Fatalf("node %s is of class %q, the spec says %q", node.Name, got, spec.Class)
+				}
+				if v := a.Verdict(p.Profile(node).Class); v.Fits {
+					got = append(got, node.Name)
+				} else {
+					reasons = append(reasons, v.Reason)
+				}
+			}
+			sort.Strings(got)
+			wantNodes := slices.Sorted(slices.Values(want.Nodes))
+			if diff := cmp.Diff(wantNodes, got); diff != "" {
+				t.Errorf("nodes that can run %s (-want +got):\n%s", pod.Name, diff)
+			}
+			if want.Reason != "" && !slices.ContainsFunc(reasons, func(r string) bool { return strings.Contains(r, want.Reason) }) {
+				t.Errorf("no refusal says %q; the policy's reasons: %q", want.Reason, reasons)
+			}
+		})
+	}
+	for name := range HandlerExpectations {
+		if !seen[name] {
+			t.Errorf("HandlerExpectations has %s, which is no pod in %s", name, cluster.HandlerPodsDir)
+		}
+	}
+}

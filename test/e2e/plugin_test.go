@@ -52,6 +52,10 @@ func TestPlugin(t *testing.T) {
 		{"manifests apply", testPluginManifests, true},
 		{"rktsched-scheduler starts as its ServiceAccount", startPluginScheduler, true},
 		{"caveat pods placed without an extender", testPluginPlacement, false},
+		{"runtime handlers placed by rktsched-scheduler", func(ctx context.Context, t *testing.T, e *pluginEnv) {
+			testHandlers(ctx, t, e.env, secondScheduler)
+		}, false},
+		{"a RuntimeClass created after its pod requeues it", testRuntimeClassLate, false},
 		{"policy edit requeues a pending pod", testPluginPolicyEdit, false},
 		{"a bad policy is refused, the last good one kept", testPluginBadPolicy, false},
 		{"beside kube-scheduler, each places its own pods", testPluginSideBySide, false},
