@@ -38,7 +38,7 @@ func main() { os.Exit(run()) }
 func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	d := &demo{out: os.Stdout, start: time.Now(), keep: keepRequested(os.Getenv("KEEP"))}
+	d := &demo{out: os.Stdout, start: time.Now(), keep: keepRequested(os.Getenv("KEEP")), objects: policy.NewObjectSet()}
 	if err := d.run(ctx); err != nil {
 		fmt.Fprintf(os.Stderr, "demo failed: %v\n", err)
 		if d.c != nil {
@@ -60,9 +60,11 @@ type demo struct {
 	keep  bool
 	step  int
 	c     *cluster.Cluster
+	// objects are the RuntimeClasses created, for the needs column.
+	objects *policy.ObjectSet
 }
 
-const steps = 7
+const steps = 10
 
 // phase prints one progress line per phase: the first build takes minutes.
 func (d *demo) phase(format string, args ...any) {
@@ -149,7 +151,7 @@ func (d *demo) run(ctx context.Context) (err error) {
 	time.Sleep(time.Second) // let a pod refused once on a transient reason be placed
 
 	d.phase("done: where each pod went, and why rktsched refused the other nodes")
-	if err := d.report(ctx, extender, pods); err != nil {
+	if err := d.report(ctx, extender, namespace, pods); err != nil {
 		return err
 	}
 	out, err := c.Kubectl(ctx, "get", "nodes", "-L", policy.LabelRuntime+","+policy.LabelStage1)
@@ -160,12 +162,92 @@ func (d *demo) run(ctx context.Context) (err error) {
 	if err := d.explain(ctx, ours, explainPod); err != nil {
 		return err
 	}
+	if err := d.handlers(ctx, root, extender); err != nil {
+		return err
+	}
 
 	if d.keep {
 		return d.printKeep()
 	}
 	fmt.Fprintf(d.out, "\nStopping the cluster (make demo KEEP=1 leaves it running).\n")
 	return nil
+}
+
+// handlersNamespace holds the pods of the demo's second section.
+const handlersNamespace = "demo-handlers"
+
+// handlers is the demo's second section, today's runtimes: containerd nodes whose kubelets
+// report runtime handlers (runc, kata-qemu, runsc) and their features in node status, one
+// containerd 1.7 declaring its handlers by annotation, RuntimeClasses for them, and one pod
+// per rule, shown as the rkt pods are.
+func (d *demo) handlers(ctx context.Context, root string, extender *cluster.Component) error {
+	c := d.c
+	nodes := cluster.HandlerNodes()
+	d.phase("today's runtimes: creating %d nodes whose status reports runtime handlers (%s) and RuntimeClasses kata, gvisor, wasm",
+		len(nodes), describeHandlers(nodes))
+	for i, s := range nodes {
+		if _, err := c.Client.CoreV1().Nodes().Create(ctx, s.Node(100+i), metav1.CreateOptions{}); err != nil {
+			return err
+		}
+	}
+	for _, rc := range cluster.HandlerRuntimeClasses() {
+		if _, err := c.Client.NodeV1().RuntimeClasses().Create(ctx, rc, metav1.CreateOptions{}); err != nil {
+			return err
+		}
+		d.objects.Add(rc)
+	}
+	if err := waitForLabels(ctx, c); err != nil {
+		return err
+	}
+	podFiles, err := cluster.LoadPods(filepath.Join(root, cluster.HandlerPodsDir))
+	if err != nil {
+		return err
+	}
+	d.phase("submitting %d pods from %s, one per rule", len(podFiles), cluster.HandlerPodsDir)
+	if err := c.EnsureNamespace(ctx, handlersNamespace); err != nil {
+		return err
+	}
+	var pods []*v1.Pod
+	var names []string
+	for _, pf := range podFiles {
+		pods = append(pods, pf.Pod)
+		names = append(names, pf.Pod.Name)
+	}
+	if err := c.CreatePods(ctx, handlersNamespace, pods); err != nil {
+		return err
+	}
+	if _, err := c.WaitForOutcomes(ctx, handlersNamespace, names, 60*time.Second); err != nil {
+		return err
+	}
+	d.phase("done: where each pod went, and why rktsched refused the other nodes")
+	if err := d.report(ctx, extender, handlersNamespace, pods); err != nil {
+		return err
+	}
+	labels := strings.Join([]string{policy.LabelRuntimeVersion, policy.HandlerLabel("kata-qemu"), policy.HandlerLabel("runsc"),
+		policy.CapabilityLabel(policy.UserNamespaces)}, ",")
+	out, err := c.Kubectl(ctx, "get", "nodes", "-l", cluster.HandlerPool, "-L", labels)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(d.out, "\n$ kubectl get nodes -l %s -L %s\n%s", cluster.HandlerPool, labels, out)
+	return nil
+}
+
+func describeHandlers(nodes []cluster.NodeSpec) string {
+	var parts []string
+	for _, n := range nodes {
+		var hs []string
+		for _, h := range n.Handlers {
+			if h.Name != "" {
+				hs = append(hs, h.Name)
+			}
+		}
+		if len(hs) == 0 {
+			hs = append(hs, n.Annotations[policy.AnnotationRuntimeHandlers]+" by annotation")
+		}
+		parts = append(parts, n.Name+": "+strings.Join(hs, ","))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // explainPod is the Pending pod the demo explains with kubectl rktsched: gpu-on-rkt, whose
@@ -255,7 +337,7 @@ func waitForLabels(ctx context.Context, c *cluster.Cluster) error {
 // rktsched refuses for it, grouped by reason (asked of the extender's /filter with every node,
 // as kube-scheduler does with nodeCacheCapable: false). A pod that stayed Pending shows
 // kube-scheduler's FailedScheduling message too.
-func (d *demo) report(ctx context.Context, extender *cluster.Component, pods []*v1.Pod) error {
+func (d *demo) report(ctx context.Context, extender *cluster.Component, namespace string, pods []*v1.Pod) error {
 	nodeList, err := d.c.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return err
@@ -286,7 +368,7 @@ func (d *demo) report(ctx context.Context, extender *cluster.Component, pods []*
 			msg, _, _ := strings.Cut(o.FailedScheduling, " preemption:")
 			lines = append(lines, "kube-scheduler: "+msg)
 		}
-		needs := policy.Default().Analyze(pod).NeedNames()
+		needs := policy.Default().AnalyzeWith(pod, d.objects).NeedNames()
 		rows := max(len(lines), len(needs), 1)
 		for i := 0; i < rows; i++ {
 			cells := []string{"", "", "", at(needs, i), at(lines, i)}
