@@ -244,6 +244,7 @@ func compile(doc *document, src []byte) (*Policy, error) {
 			p.class(rt, f, "", "", NotReported)
 		}
 	}
+	p.documentClasses = len(p.Classes())
 	return p, nil
 }
 

@@ -45,6 +45,8 @@ type Policy struct {
 	unknown          *runtime
 	lines            *lineIndex
 
+	documentClasses int // the first classes: those of the document itself
+
 	classMu sync.Mutex
 	byKey   map[string]*Class
 	classes atomic.Pointer[[]*Class] // indexed by Class.ID; appended under classMu
@@ -137,6 +139,10 @@ func (p *Policy) Weight(c Capability) int {
 	}
 	return p.weights[capabilityIndex[c]]
 }
+
+// DocumentClasses lists the classes of the document itself, in its order: each runtime and
+// flavour as a node that reports nothing. Unlike Classes, it does not grow as nodes are met.
+func (p *Policy) DocumentClasses() []*Class { return p.Classes()[:p.documentClasses] }
 
 // Classes lists every class of node the policy has met so far, indexed by Class.ID: those of
 // the document (each runtime and flavour, as a node that reports nothing) and those of the

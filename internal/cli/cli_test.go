@@ -75,6 +75,7 @@ func golden(t *testing.T, name string, got string) {
 // and their exit code with testdata/golden.
 func TestGolden(t *testing.T) {
 	const pods = "../../test/testdata/pods/"
+	const handlerPods = "../../test/testdata/handler-pods/"
 	tests := []struct {
 		golden string
 		args   []string
@@ -103,6 +104,12 @@ func TestGolden(t *testing.T) {
 		{"affinity-wide.txt", []string{"explain", "-f", "testdata/affinity.yaml", "--builtin-policy", "--nodes", "testdata/nodes-labelled.yaml", "-o", "wide"}, "", ExitNo},
 		{"stage1-override-nodes.txt", []string{"explain", "-f", pods + "stage1-override.yaml", "--builtin-policy", "--nodes", "testdata/nodes-labelled.yaml"}, "", ExitOK},
 		{"no-matching-node.txt", []string{"explain", "-f", "testdata/no-matching-node.yaml", "--builtin-policy", "--nodes", "testdata/nodes-labelled.yaml"}, "", ExitNo},
+		// Today's runtimes: the pod's handler (its RuntimeClass's), and per class the handlers
+		// the nodes report and what lacks each missing capability.
+		{"kata-hostnetwork-nodes.txt", []string{"explain", "-f", handlerPods + "kata-hostnetwork.yaml", "--builtin-policy", "--nodes", "testdata/handlers.yaml"}, "", ExitNo},
+		{"gvisor-userns-nodes.json", []string{"explain", "-f", handlerPods + "gvisor-userns.yaml", "--builtin-policy", "--nodes", "testdata/handlers.yaml", "-o", "json"}, "", ExitNo},
+		{"kata-nginx-nodes.txt", []string{"explain", "-f", handlerPods + "kata-nginx.yaml", "--builtin-policy", "--nodes", "testdata/handlers.yaml"}, "", ExitOK},
+		{"image-volume-nodes.txt", []string{"explain", "-f", handlerPods + "image-volume.yaml", "--builtin-policy", "--nodes", "testdata/handlers.yaml"}, "", ExitOK},
 		// A bad policy: validate says why with the field and line (exit 1), explain refuses it (exit 3).
 		{"validate-bad.txt", []string{"validate", "-f", "testdata/bad-policy.yaml"}, "", ExitNo},
 		{"validate-bad.json", []string{"validate", "-f", "testdata/bad-policy.yaml", "-o", "json"}, "", ExitNo},

@@ -102,7 +102,7 @@ func checkExplanation(t *testing.T, p *policy.Policy, e *explain.Explanation) {
 	if fits != e.Fits {
 		t.Fatalf("fits %v, the classes say %v", e.Fits, fits)
 	}
-	if e.PerClass && len(e.Classes) != len(p.Classes()) {
-		t.Fatalf("per class: %d classes, the policy has %d", len(e.Classes), len(p.Classes()))
+	if e.PerClass && len(e.Classes) != len(p.DocumentClasses()) {
+		t.Fatalf("per class: %d classes, the policy has %d", len(e.Classes), len(p.DocumentClasses()))
 	}
 }

@@ -78,7 +78,7 @@ func runValidate(cmd *cobra.Command, o *Options, vo *validateOptions) error {
 		for _, c := range p.Capabilities() {
 			v.Capabilities = append(v.Capabilities, string(c))
 		}
-		for _, c := range p.Classes() {
+		for _, c := range p.DocumentClasses() {
 			v.Classes = append(v.Classes, c.Name)
 		}
 	}

@@ -61,7 +61,11 @@ type Need struct {
 
 // Class is the verdict for the nodes of one class.
 type Class struct {
-	Class   string `json:"class"`
+	Class string `json:"class"`
+	// Name tells the class apart from others of the same runtime: the class, its version
+	// where verdicts depend on it, and the handlers its nodes report ("containerd 2.1.4
+	// [kata-qemu,runc]").
+	Name    string `json:"name"`
 	Runtime string `json:"runtime"`
 	Stage1  string `json:"stage1"`
 	// Version is the runtime version the class was judged on, where a capability names a
@@ -179,7 +183,7 @@ func ExplainClassified(pod *v1.Pod, ref, kind string, in Input, classified *Clas
 			Action:     string(action),
 		})
 	}
-	classes := p.Classes()
+	classes := p.DocumentClasses()
 	if classified != nil {
 		classes = classified.classes
 	}
@@ -190,7 +194,7 @@ func ExplainClassified(pod *v1.Pod, ref, kind string, in Input, classified *Clas
 		}
 		v := a.Verdict(c)
 		cl := Class{
-			Class: c.Name, Runtime: c.Runtime, Stage1: c.Stage1, Version: c.Version, Handlers: c.Handlers, Nodes: nodes,
+			Class: c.Name, Name: DisplayName(c), Runtime: c.Runtime, Stage1: c.Stage1, Version: c.Version, Handlers: c.Handlers, Nodes: nodes,
 			Fits: v.Fits, Score: score(v), Missing: names(v.Missing), Degraded: names(v.Degraded),
 			Reason: v.Reason, NotSelected: notSelected,
 		}
@@ -317,22 +321,22 @@ func elsewhere(p *policy.Policy, a *policy.Analysis, e *Explanation, c policy.Ca
 	for i := range e.Classes {
 		inSet[e.verdicts[i].Class] = &e.Classes[i]
 	}
-	for _, pc := range p.Classes() {
+	for _, pc := range classesToSuggest(p, e) {
 		if slices.Contains(a.Verdict(pc).Missing, c) {
 			continue
 		}
 		cl := inSet[pc]
 		switch {
 		case e.PerClass:
-			run = append(run, pc.Name)
+			run = append(run, DisplayName(pc))
 		case cl == nil:
-			if !slices.Contains(add, pc.Name) {
-				add = append(add, pc.Name)
+			if !slices.Contains(add, DisplayName(pc)) {
+				add = append(add, DisplayName(pc))
 			}
 		case len(cl.Nodes) > 0:
-			run = append(run, fmt.Sprintf("%s (%s)", pc.Name, count(len(cl.Nodes))))
+			run = append(run, fmt.Sprintf("%s (%s)", cl.Name, count(len(cl.Nodes))))
 		default:
-			run = append(run, fmt.Sprintf("%s (%s, left out by its nodeSelector/affinity)", pc.Name, count(len(cl.NotSelected))))
+			run = append(run, fmt.Sprintf("%s (%s, left out by its nodeSelector/affinity)", cl.Name, count(len(cl.NotSelected))))
 		}
 	}
 	var parts []string
@@ -353,4 +357,32 @@ func count(n int) string {
 		return "1 node"
 	}
 	return fmt.Sprintf("%d nodes", n)
+}
+
+// DisplayName tells a class apart from the others of its runtime: its name, the runtime
+// version where verdicts depend on it, and the handlers its nodes report.
+func DisplayName(c *policy.Class) string {
+	name := c.Name
+	if c.Version != "" {
+		name += " " + c.Version
+	}
+	if c.Handlers != nil {
+		name += " [" + strings.Join(c.Handlers, ",") + "]"
+	}
+	return name
+}
+
+// classesToSuggest are the classes elsewhere looks at: those of the node set, then the
+// document's (classes of nodes met elsewhere in the process are no suggestion).
+func classesToSuggest(p *policy.Policy, e *Explanation) []*policy.Class {
+	var out []*policy.Class
+	for _, v := range e.verdicts {
+		out = append(out, v.Class)
+	}
+	for _, c := range p.DocumentClasses() {
+		if !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	return out
 }

@@ -106,7 +106,7 @@ func explanationTable(w io.Writer, wide bool, policySource string, e *explain.Ex
 		notSelected += len(c.NotSelected)
 		if c.Fits && e.Considered(&c) {
 			fit += len(c.Nodes)
-			fitting = append(fitting, c.Class)
+			fitting = append(fitting, c.Name)
 		}
 	}
 	switch {
@@ -134,11 +134,28 @@ func explanationTable(w io.Writer, wide bool, policySource string, e *explain.Ex
 	case selective:
 		fmt.Fprintf(w, "nodeSelector/affinity: %d of %d nodes selected (%s)\n", selected, total, e.NodeSelection)
 	}
+	if e.RuntimeClass != "" {
+		handler := e.Handler
+		if handler == "" {
+			handler = "none"
+		}
+		fmt.Fprintf(w, "runtime handler: %s (RuntimeClass %s)\n", handler, e.RuntimeClass)
+	}
+	for _, m := range e.MissingObjects {
+		fmt.Fprintf(w, "missing: %s: every node refuses the pod\n", m)
+	}
+	handlers := false // some class reports runtime handlers: show them
+	for _, c := range e.Classes {
+		handlers = handlers || c.Handlers != nil
+	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	head := "CLASS\tRUNTIME\tSTAGE1\tNODES"
 	if notSelected > 0 {
 		head += "\tNOT SELECTED"
+	}
+	if handlers {
+		head += "\tHANDLERS"
 	}
 	head += "\tFITS\tSCORE\tMISSING\tDEGRADED"
 	if wide {
@@ -153,7 +170,17 @@ func explanationTable(w io.Writer, wide bool, policySource string, e *explain.Ex
 		if notSelected > 0 {
 			count += fmt.Sprintf("\t%d", len(c.NotSelected))
 		}
-		row := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s", c.Class, c.Runtime, orDash(c.Stage1), count,
+		if handlers {
+			count += "\t" + orDash(strings.Join(c.Handlers, ","))
+		}
+		class := c.Class
+		if c.Version != "" {
+			class += " " + c.Version
+		}
+		if handlers {
+			class = c.Name
+		}
+		row := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s", class, c.Runtime, orDash(c.Stage1), count,
 			yesNo(c.Fits), c.Score, orDash(strings.Join(c.Missing, ", ")), orDash(strings.Join(c.Degraded, ", ")))
 		if wide {
 			row += "\t" + orDash(strings.Join(c.Nodes, ","))
@@ -199,7 +226,7 @@ func explanationTable(w io.Writer, wide bool, policySource string, e *explain.Ex
 		if _, ok := classesOf[c.Reason]; !ok {
 			reasons = append(reasons, c.Reason)
 		}
-		classesOf[c.Reason] = append(classesOf[c.Reason], c.Class)
+		classesOf[c.Reason] = append(classesOf[c.Reason], c.Name)
 	}
 	for _, r := range reasons {
 		fmt.Fprintf(w, "reason (%s): %s\n", strings.Join(classesOf[r], ", "), r)
