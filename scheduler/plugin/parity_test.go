@@ -6,17 +6,23 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+	toolscache "k8s.io/client-go/tools/cache"
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
+	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/kubernetes/pkg/scheduler/framework"
 
 	"github.com/rktsched/rktsched/extender"
 	"github.com/rktsched/rktsched/policy"
+	"github.com/rktsched/rktsched/test/cluster"
 )
 
 // TestParityWithExtender: the same pods and nodes, one of every class of the default policy,
@@ -32,13 +38,72 @@ func TestParityWithExtender(t *testing.T) {
 	}
 	srv := httptest.NewServer(ext)
 	defer srv.Close()
-	pl := testPlugin(p, nil)
+	checkParity(t, testPlugin(p, nil), srv.URL, caveatPods(t), nodes)
+}
 
-	for _, pod := range caveatPods(t) {
+// TestParityOnHandlers is TestParityWithExtender on nodes that report runtime handlers and
+// features, with pods naming RuntimeClasses (one that does not exist too): the plugin reads
+// the RuntimeClasses from its objects, the extender from its informers.
+func TestParityOnHandlers(t *testing.T) {
+	p := policy.Default()
+	var objs []runtime.Object
+	var nodes []*v1.Node
+	for i, spec := range cluster.HandlerNodes() {
+		n := spec.Node(i)
+		nodes = append(nodes, n)
+		objs = append(objs, n)
+	}
+	set := policy.NewObjectSet()
+	for _, rc := range cluster.HandlerRuntimeClasses() {
+		objs = append(objs, rc)
+		set.Add(rc)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cache, err := extender.NewNodeCache(fake.NewClientset(objs...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache.Start(ctx)
+	if !toolscache.WaitForCacheSync(ctx.Done(), cache.HasSynced) {
+		t.Fatal("the extender's caches did not sync")
+	}
+	ext, err := extender.New(extender.Config{Policy: policy.NewStore(p), Nodes: cache, PodCacheTTL: time.Minute, MaxBodyBytes: 16 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(ext)
+	defer srv.Close()
+	files, err := cluster.LoadPods(filepath.Join("..", "..", cluster.HandlerPodsDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pods []*v1.Pod
+	for _, f := range files {
+		for _, rc := range []string{"", "kata", "gvisor", "wasm", "missing"} {
+			pod := f.Pod.DeepCopy()
+			pod.Name, pod.Namespace, pod.Spec.RuntimeClassName = pod.Name+"-"+rc, "default", &rc
+			pods = append(pods, pod)
+		}
+	}
+	pl := testPlugin(p, nil)
+	pl.objects = set
+	checkParity(t, pl, srv.URL, pods, nodes)
+}
+
+// checkParity sends each pod and the nodes to the extender (full Nodes) and through the
+// plugin as the framework calls it, and compares what fits, the reasons and the scores.
+func checkParity(t *testing.T, pl *Plugin, url string, pods []*v1.Pod, nodes []*v1.Node) {
+	t.Helper()
+	var infos []fwk.NodeInfo
+	for _, n := range nodes {
+		infos = append(infos, nodeInfo(n))
+	}
+	for _, pod := range pods {
 		t.Run(pod.Name, func(t *testing.T) {
 			// The extender.
 			var filtered extenderv1.ExtenderFilterResult
-			post(t, srv.URL+"/filter", extenderv1.ExtenderArgs{Pod: pod, Nodes: nodeList(nodes)}, &filtered)
+			post(t, url+"/filter", extenderv1.ExtenderArgs{Pod: pod, Nodes: nodeList(nodes)}, &filtered)
 			if filtered.Error != "" || len(filtered.FailedNodes) > 0 {
 				t.Fatalf("extender filter: error %q, failed %v", filtered.Error, filtered.FailedNodes)
 			}
@@ -49,7 +114,7 @@ func TestParityWithExtender(t *testing.T) {
 			extScores := map[string]int64{}
 			if len(extFits) > 0 {
 				var prio extenderv1.HostPriorityList
-				post(t, srv.URL+"/prioritize", extenderv1.ExtenderArgs{Pod: pod, Nodes: filtered.Nodes}, &prio)
+				post(t, url+"/prioritize", extenderv1.ExtenderArgs{Pod: pod, Nodes: filtered.Nodes}, &prio)
 				for _, hp := range prio {
 					extScores[hp.Host] = hp.Score * (100 / extenderv1.MaxExtenderPriority)
 				}
@@ -57,7 +122,7 @@ func TestParityWithExtender(t *testing.T) {
 
 			// The plugin, as the framework calls it.
 			cs := framework.NewCycleState()
-			_, st := pl.PreFilter(context.Background(), cs, pod, nil)
+			_, st := pl.PreFilter(context.Background(), cs, pod, infos)
 			if !st.IsSuccess() && !st.IsSkip() {
 				t.Fatal(st)
 			}
