@@ -86,7 +86,13 @@ func TestParityOnHandlers(t *testing.T) {
 			pods = append(pods, pod)
 		}
 	}
-	pl := testPlugin(p, nil)
+	// A policy of its own: the plugin has met none of these nodes' classes when PreFilter
+	// runs (the extender's classifying them must not help it).
+	own, err := policy.Parse(policy.DefaultDocument())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl := testPlugin(own, nil)
 	pl.objects = set
 	checkParity(t, pl, srv.URL, pods, nodes)
 }
