@@ -22,6 +22,7 @@ import (
 
 	"github.com/rktsched/rktsched/extender"
 	"github.com/rktsched/rktsched/policy"
+	"github.com/rktsched/rktsched/policy/policytest"
 	"github.com/rktsched/rktsched/test/cluster"
 )
 
@@ -45,7 +46,13 @@ func TestParityWithExtender(t *testing.T) {
 // features, with pods naming RuntimeClasses (one that does not exist too): the plugin reads
 // the RuntimeClasses from its objects, the extender from its informers.
 func TestParityOnHandlers(t *testing.T) {
-	p := policy.Default()
+	// fly's lack of namespace isolation ignored: then no class of the document refuses the
+	// plain handler pods, and only the handler nodes' own classes do.
+	doc := policytest.EditDefault(t, "namespace-isolation:   {action: filter, weight: 5}", "namespace-isolation:   {action: ignore, weight: 5}")
+	p, err := policy.Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
 	var objs []runtime.Object
 	var nodes []*v1.Node
 	for i, spec := range cluster.HandlerNodes() {
@@ -60,7 +67,8 @@ func TestParityOnHandlers(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	cache, err := extender.NewNodeCache(fake.NewClientset(objs...))
+	var cache *extender.NodeCache
+	cache, err = extender.NewNodeCache(fake.NewClientset(objs...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,15 +94,18 @@ func TestParityOnHandlers(t *testing.T) {
 			pods = append(pods, pod)
 		}
 	}
-	// A policy of its own: the plugin has met none of these nodes' classes when PreFilter
-	// runs (the extender's classifying them must not help it).
-	own, err := policy.Parse(policy.DefaultDocument())
-	if err != nil {
-		t.Fatal(err)
+	for _, pod := range pods {
+		// A plugin and policy of its own for each pod: PreFilter meets these nodes' classes
+		// for the first time (neither the extender's classifying them nor an earlier pod's
+		// Filter calls must help it).
+		own, err := policy.Parse([]byte(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pl := testPlugin(own, nil)
+		pl.objects = set
+		checkParity(t, pl, srv.URL, []*v1.Pod{pod}, nodes)
 	}
-	pl := testPlugin(own, nil)
-	pl.objects = set
-	checkParity(t, pl, srv.URL, pods, nodes)
 }
 
 // checkParity sends each pod and the nodes to the extender (full Nodes) and through the
