@@ -810,3 +810,52 @@ func TestDryRunRecordsNoEvent(t *testing.T) {
 		t.Errorf("output = %q, want one line for n1", got)
 	}
 }
+
+// TestHandlerLabels: a node is labelled handler.rktsched.io/<h>: "true" for each runtime
+// handler its status reports; a handler it stops reporting loses its label, in a patch that
+// touches that key and the capabilities that changed, and a heartbeat writes nothing.
+func TestHandlerLabels(t *testing.T) {
+	yes := true
+	handlers := func(names ...string) []v1.NodeRuntimeHandler {
+		var out []v1.NodeRuntimeHandler
+		for _, n := range names {
+			out = append(out, v1.NodeRuntimeHandler{Name: n, Features: &v1.NodeRuntimeHandlerFeatures{UserNamespaces: &yes, RecursiveReadOnlyMounts: &yes}})
+		}
+		return out
+	}
+	node := newNode("n1", "containerd://2.1.4")
+	node.Status.RuntimeHandlers = handlers("", "runc", "kata-qemu")
+	f := newFixture(t, nil, ControllerOptions{}, []*v1.Node{node})
+	f.start(1)
+	waitFor(t, "n1 labelled", func() bool { return f.nodeWrites() == 1 })
+	got := f.labelsInAPI("n1")
+	for _, h := range []string{"runc", "kata-qemu"} {
+		if got[policy.HandlerLabel(h)] != "true" {
+			t.Errorf("label %s = %q, want true", policy.HandlerLabel(h), got[policy.HandlerLabel(h)])
+		}
+	}
+	if got[policy.CapabilityLabel(policy.UserNamespaces)] != "true" {
+		t.Errorf("the default handler reports user namespaces: %s = %q", policy.CapabilityLabel(policy.UserNamespaces), got[policy.CapabilityLabel(policy.UserNamespaces)])
+	}
+
+	ctx := context.Background()
+	before := len(f.writes())
+	n, err := f.client.CoreV1().Nodes().Get(ctx, "n1", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.ResourceVersion = "7"
+	n.Status.Conditions[0].LastHeartbeatTime = metav1.NewTime(time.Now().Add(time.Minute))
+	n.Status.RuntimeHandlers = handlers("", "runc") // kata uninstalled
+	if _, err := f.client.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "n1 relabelled", func() bool { return f.nodeWrites() == 2 })
+	want := []write{
+		{Verb: "update", Resource: "nodes"}, // the kubelet's status report
+		labelPatch("n1", map[string]any{policy.HandlerLabel("kata-qemu"): nil}),
+	}
+	if diff := cmp.Diff(want, f.writes()[before:]); diff != "" {
+		t.Errorf("writes after kata-qemu left (-want +got):\n%s", diff)
+	}
+}
