@@ -8,14 +8,11 @@ import (
 	"net"
 	"time"
 
-	v1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/scheme"
-	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
-	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
 
 	"github.com/rktsched/rktsched/internal/kubeclient"
+	"github.com/rktsched/rktsched/policy"
 	"github.com/rktsched/rktsched/policysource"
 	"github.com/rktsched/rktsched/version"
 )
@@ -134,16 +131,9 @@ func run(ctx context.Context, client kubernetes.Interface, opts *Options, listen
 	logger := klog.FromContext(ctx)
 	logger.Info("Starting", "component", Component, "version", version.Version, "standalone", client == nil)
 
-	var recorder record.EventRecorder
-	if client != nil {
-		broadcaster := record.NewBroadcaster(record.WithContext(ctx))
-		defer broadcaster.Shutdown()
-		broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
-		recorder = broadcaster.NewRecorder(scheme.Scheme, v1.EventSource{Component: Component})
-	}
 	// --policy-file or the policy ConfigMap, watched either way (standalone without a file:
 	// the built-in policy).
-	source, err := policysource.Open(client, opts.Policy, recorder, nil)
+	source, err := policysource.Open(ctx, opts.Policy, policysource.Config{Client: client, Component: Component, EventRef: policysource.PodFromEnv()})
 	if err != nil {
 		return err
 	}
@@ -168,7 +158,7 @@ func run(ctx context.Context, client kubernetes.Interface, opts *Options, listen
 	if err != nil {
 		return err
 	}
-	source.OnChange(srv.PolicyChanged)
+	source.OnChange(func(_, cur *policy.Policy) { srv.PolicyChanged(cur) })
 	if err := source.Start(ctx); err != nil {
 		return err
 	}
