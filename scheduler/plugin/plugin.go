@@ -22,7 +22,7 @@ const Name = "Rktsched"
 // Plugin judges nodes by their container runtime with the policy in force.
 type Plugin struct {
 	handle fwk.Handle
-	src    *source
+	src    *sharedPolicy
 	nodes  *nodeClasses
 	logger klog.Logger
 }
@@ -37,20 +37,21 @@ var (
 )
 
 // New is the plugin's factory (app.WithPlugin(Name, New)). Every profile that enables the
-// plugin shares one policy source: the first call starts it from its args and the handle's
-// client and waits until the policy ConfigMap has been read; later calls must give the same
-// args.
+// plugin shares one policy source: the first call opens it from its args and the handle's
+// client (policysource.Open: the policy file or ConfigMap, watched either way) and waits until
+// the policy has been read; later calls must give the same args.
 func New(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, error) {
 	args, err := decodeArgs(obj)
 	if err != nil {
 		return nil, fmt.Errorf("%s args: %w", Name, err)
 	}
-	src, err := sharedSource(ctx, args, h.ClientSet())
+	src, err := openSharedPolicy(ctx, args, h.ClientSet())
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", Name, err)
 	}
 	pl := newPlugin(h, src)
 	pl.logger = klog.FromContext(ctx).WithName(Name)
+	src.onChange(pl.policyChanged)
 	if informers := h.SharedInformerFactory(); informers != nil {
 		_, err := informers.Core().V1().Nodes().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 			DeleteFunc: func(obj any) {
@@ -69,10 +70,8 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, err
 	return pl, nil
 }
 
-func newPlugin(h fwk.Handle, src *source) *Plugin {
-	pl := &Plugin{handle: h, src: src, nodes: newNodeClasses(), logger: klog.Background().WithName(Name)}
-	src.subscribe(pl.policyChanged)
-	return pl
+func newPlugin(h fwk.Handle, src *sharedPolicy) *Plugin {
+	return &Plugin{handle: h, src: src, nodes: newNodeClasses(), logger: klog.Background().WithName(Name)}
 }
 
 // Name returns the plugin's name.
