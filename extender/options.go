@@ -12,6 +12,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/rktsched/rktsched/internal/kubeclient"
+	"github.com/rktsched/rktsched/internal/serving"
 	"github.com/rktsched/rktsched/policy"
 	"github.com/rktsched/rktsched/policysource"
 	"github.com/rktsched/rktsched/version"
@@ -90,24 +91,17 @@ func (o *Options) Validate() error {
 	return errors.Join(errs...)
 }
 
-func (o *Options) listen() Listen {
-	return Listen{Address: o.Listen, CertFile: o.TLSCertFile, KeyFile: o.TLSKeyFile, ClientCAFile: o.ClientCAFile}
+func (o *Options) endpoint() Endpoint {
+	return Endpoint{Address: o.Listen, CertFile: o.TLSCertFile, KeyFile: o.TLSKeyFile, ClientCAFile: o.ClientCAFile}
 }
 
 // readiness is Config.Ready: the policy loaded from its source (policysource.Source's
 // HasSynced) and the node cache synced; the message is one line.
 func readiness(nodesSynced, policyRead func() bool) func() error {
 	return func() error {
-		policy, nodes := policyRead(), nodesSynced()
-		switch {
-		case !nodes && !policy:
-			return errors.New("not ready: no policy loaded from its source and the node cache has not synced yet")
-		case !policy:
-			return errors.New("not ready: no policy loaded from its source yet (the policy ConfigMap has not been read)")
-		case !nodes:
-			return errors.New("not ready: the node cache has not synced yet")
-		}
-		return nil
+		return serving.NotReady(
+			serving.Awaited{What: "a policy loaded from its source", Done: policyRead},
+			serving.Awaited{What: "the node cache to sync", Done: nodesSynced})
 	}
 }
 
@@ -165,5 +159,5 @@ func run(ctx context.Context, client kubernetes.Interface, opts *Options, listen
 	if cfg.Nodes != nil {
 		cfg.Nodes.Start(ctx)
 	}
-	return srv.ListenAndServe(ctx, opts.listen(), listening)
+	return srv.ListenAndServe(ctx, opts.endpoint(), listening)
 }

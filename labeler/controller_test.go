@@ -694,8 +694,8 @@ func TestNoWritesBeforeSync(t *testing.T) {
 	f := newFixture(t, nil, ControllerOptions{PolicySynced: synced}, nodes)
 	f.start(2)
 	waitFor(t, "node cache synced", f.ctrl.nodesSynced)
-	if err := f.ctrl.readiness(); err == nil || err.Error() != "policy not loaded yet" {
-		t.Errorf("readiness = %v, want policy not loaded yet", err)
+	if err := f.ctrl.readiness(); err == nil || err.Error() != "not ready: waiting for a policy loaded from its source" {
+		t.Errorf("readiness = %v, want not ready: waiting for a policy loaded from its source", err)
 	}
 	// Run has polled the policy several times (and been told no) with the node cache synced.
 	before := asked.Load()

@@ -2,11 +2,8 @@ package labeler
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,6 +14,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/rktsched/rktsched/internal/kubeclient"
+	"github.com/rktsched/rktsched/internal/serving"
 	"github.com/rktsched/rktsched/policy"
 	"github.com/rktsched/rktsched/policysource"
 	"github.com/rktsched/rktsched/version"
@@ -81,24 +79,13 @@ func run(parent context.Context, client kubernetes.Interface, opts *Options, ln 
 	defer cancel()
 
 	watchdog := leaderelection.NewLeaderHealthzAdaptor(20 * time.Second)
-	srv := &http.Server{
-		Handler:           newHTTPHandler(reg, watchdog.Check, ctrl.readiness),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       60 * time.Second,
-	}
 	serveErr := make(chan error, 1)
 	go func() {
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			serveErr <- fmt.Errorf("serving %s: %w", ln.Addr(), err)
+		err := serving.Serve(ctx, ln, newHTTPHandler(reg, watchdog.Check, ctrl.readiness))
+		if err != nil {
 			cancel()
 		}
-	}()
-	defer func() {
-		shutdownCtx, done := context.WithTimeout(context.WithoutCancel(parent), 5*time.Second)
-		defer done()
-		_ = srv.Shutdown(shutdownCtx)
+		serveErr <- err
 	}()
 	logger.Info("Serving /healthz, /readyz and /metrics", "address", ln.Addr().String())
 
@@ -111,10 +98,9 @@ func run(parent context.Context, client kubernetes.Interface, opts *Options, ln 
 		}
 		err = lead(ctx)
 	}
-	select {
-	case err := <-serveErr:
+	cancel()
+	if err := <-serveErr; err != nil { // the server has shut down when run returns
 		return err
-	default:
 	}
 	if parent.Err() != nil {
 		return nil // asked to stop
