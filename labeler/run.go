@@ -93,7 +93,7 @@ func run(parent context.Context, client kubernetes.Interface, opts *Options, ln 
 	if opts.leaderElection() {
 		err = runAsLeader(ctx, client, opts, recorder, watchdog, lead)
 	} else {
-		if opts.LeaderElect {
+		if opts.LeaderElection.LeaderElect {
 			logger.Info("Dry run: not taking the leader lease")
 		}
 		err = lead(ctx)
