@@ -38,6 +38,11 @@ func TestPolicyFileWatched(t *testing.T) {
 	if err := factory.Core().V1().Pods().Informer().GetIndexer().Add(initPod); err != nil {
 		t.Fatal(err)
 	}
+	for _, n := range allClassNodes(t, policy.Default()) {
+		if err := factory.Core().V1().Nodes().Informer().GetIndexer().Add(n); err != nil {
+			t.Fatal(err)
+		}
+	}
 	h := &fakeHandle{informers: factory} // no client: a policyFile needs none
 	raw, err := json.Marshal(Args{PolicyFile: path})
 	if err != nil {
