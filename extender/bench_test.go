@@ -21,7 +21,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 
-	"github.com/rktsched/rktsched/internal/realistic"
+	"github.com/rktsched/rktsched/internal/prodlike"
 )
 
 var benchSizes = []int{100, 1000, 5000}
@@ -135,7 +135,7 @@ func benchBody(verb, mode string, n int) []byte {
 		return b
 	}
 	nodes := benchNodes(n)
-	p := realistic.Pod("incoming", 0)
+	p := prodlike.Pod("incoming", 0)
 	var body []byte
 	switch {
 	case verb != "preempt" && mode == "names":
@@ -146,14 +146,14 @@ func benchBody(verb, mode string, n int) []byte {
 		meta := map[string]*extenderv1.MetaVictims{}
 		for i, nd := range nodes {
 			meta[nd.Name] = &extenderv1.MetaVictims{NumPDBViolations: int64(i % 2),
-				Pods: []*extenderv1.MetaPod{{UID: string(realistic.Pod("victim-a", i).UID)}, {UID: string(realistic.Pod("victim-b", i).UID)}}}
+				Pods: []*extenderv1.MetaPod{{UID: string(prodlike.Pod("victim-a", i).UID)}, {UID: string(prodlike.Pod("victim-b", i).UID)}}}
 		}
 		body = mustJSON(extenderv1.ExtenderPreemptionArgs{Pod: p, NodeNameToMetaVictims: meta})
 	default:
 		full := map[string]*extenderv1.Victims{}
 		for i, nd := range nodes {
 			full[nd.Name] = &extenderv1.Victims{NumPDBViolations: int64(i % 2),
-				Pods: []*v1.Pod{realistic.Pod("victim-a", i), realistic.Pod("victim-b", i)}}
+				Pods: []*v1.Pod{prodlike.Pod("victim-a", i), prodlike.Pod("victim-b", i)}}
 		}
 		body = mustJSON(extenderv1.ExtenderPreemptionArgs{Pod: p, NodeNameToVictims: full})
 	}
@@ -171,7 +171,7 @@ func benchNodes(n int) []*v1.Node {
 	}
 	nodes := make([]*v1.Node, n)
 	for i := range nodes {
-		nodes[i] = realistic.Node(i)
+		nodes[i] = prodlike.Node(i)
 	}
 	benchCache[n] = nodes
 	return nodes
@@ -199,7 +199,7 @@ func cycleHandlers(b *testing.B) ([]*v1.Node, []cycleHandler) {
 // comparison.
 func BenchmarkSchedulingCycle(b *testing.B) {
 	nodes, handlers := cycleHandlers(b)
-	body := namesArgs(realistic.Pod("incoming", 0), nodes)
+	body := namesArgs(prodlike.Pod("incoming", 0), nodes)
 	for _, h := range handlers {
 		b.Run(h.name, func(b *testing.B) {
 			b.ReportAllocs()
@@ -222,7 +222,7 @@ func BenchmarkSchedulingCycle(b *testing.B) {
 func BenchmarkSchedulingCycleHTTP(b *testing.B) {
 	nodes, handlers := cycleHandlers(b)
 	nodeNames := names(nodes)
-	args := &extenderv1.ExtenderArgs{Pod: realistic.Pod("incoming", 0), NodeNames: &nodeNames}
+	args := &extenderv1.ExtenderArgs{Pod: prodlike.Pod("incoming", 0), NodeNames: &nodeNames}
 	for _, h := range handlers {
 		b.Run(h.name, func(b *testing.B) {
 			ts := httptest.NewServer(h.handler)

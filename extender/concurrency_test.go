@@ -8,7 +8,7 @@ import (
 
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 
-	"github.com/rktsched/rktsched/internal/realistic"
+	"github.com/rktsched/rktsched/internal/prodlike"
 	"github.com/rktsched/rktsched/policy"
 	"github.com/rktsched/rktsched/policy/policytest"
 )
@@ -32,7 +32,7 @@ func TestConcurrentRequests(t *testing.T) {
 				return
 			default:
 			}
-			n := realistic.Node(i % len(nodes))
+			n := prodlike.Node(i % len(nodes))
 			n.ResourceVersion = fmt.Sprint(i)
 			if i%3 == 0 {
 				n.Annotations[policy.AnnotationStage1Image] = "coreos.com/rkt/stage1-fly:1.29.0"
@@ -105,7 +105,7 @@ func TestAllocationsDoNotGrowWithNodes(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector makes sync.Pool drop buffers at random")
 	}
-	p := realistic.Pod("incoming", 0)
+	p := prodlike.Pod("incoming", 0)
 	allocs := func(verb, mode string, n int) float64 {
 		nodes := benchNodes(n)
 		s := newTestServer(t, false, nodes...)

@@ -15,7 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 
-	"github.com/rktsched/rktsched/internal/realistic"
+	"github.com/rktsched/rktsched/internal/prodlike"
 	"github.com/rktsched/rktsched/policy"
 )
 
@@ -24,7 +24,7 @@ import (
 func TestNamesModeUsesTheInformerCache(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	big := realistic.Node(1) // an rkt node with 20 images, conditions, ...
+	big := prodlike.Node(1) // an rkt node with 20 images, conditions, ...
 	big.Name, big.ResourceVersion = "big", ""
 	big.Labels[policy.LabelRuntime] = "rkt" // as the labeler writes it
 	client := fake.NewClientset(node(docker, "docker://1.12.6", ""), node(coreos, "rkt://1.29.0", ""), big)
@@ -155,7 +155,7 @@ func BenchmarkNodeCacheMemory(b *testing.B) {
 	const n = 5000
 	raw := make([][]byte, n)
 	for i := range raw {
-		nd := realistic.Node(i)
+		nd := prodlike.Node(i)
 		var err error
 		if raw[i], err = nd.Marshal(); err != nil {
 			b.Fatal(err)

@@ -8,14 +8,12 @@ import (
 	"net"
 	"time"
 
-	v1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/scheme"
-	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
-	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
 
 	"github.com/rktsched/rktsched/internal/kubeclient"
+	"github.com/rktsched/rktsched/internal/serving"
+	"github.com/rktsched/rktsched/policy"
 	"github.com/rktsched/rktsched/policysource"
 	"github.com/rktsched/rktsched/version"
 )
@@ -93,24 +91,17 @@ func (o *Options) Validate() error {
 	return errors.Join(errs...)
 }
 
-func (o *Options) listen() Listen {
-	return Listen{Address: o.Listen, CertFile: o.TLSCertFile, KeyFile: o.TLSKeyFile, ClientCAFile: o.ClientCAFile}
+func (o *Options) endpoint() Endpoint {
+	return Endpoint{Address: o.Listen, CertFile: o.TLSCertFile, KeyFile: o.TLSKeyFile, ClientCAFile: o.ClientCAFile}
 }
 
 // readiness is Config.Ready: the policy loaded from its source (policysource.Source's
 // HasSynced) and the node cache synced; the message is one line.
 func readiness(nodesSynced, policyRead func() bool) func() error {
 	return func() error {
-		policy, nodes := policyRead(), nodesSynced()
-		switch {
-		case !nodes && !policy:
-			return errors.New("not ready: no policy loaded from its source and the node cache has not synced yet")
-		case !policy:
-			return errors.New("not ready: no policy loaded from its source yet (the policy ConfigMap has not been read)")
-		case !nodes:
-			return errors.New("not ready: the node cache has not synced yet")
-		}
-		return nil
+		return serving.NotReady(
+			serving.Awaited{What: "a policy loaded from its source", Done: policyRead},
+			serving.Awaited{What: "the node cache to sync", Done: nodesSynced})
 	}
 }
 
@@ -134,16 +125,9 @@ func run(ctx context.Context, client kubernetes.Interface, opts *Options, listen
 	logger := klog.FromContext(ctx)
 	logger.Info("Starting", "component", Component, "version", version.Version, "standalone", client == nil)
 
-	var recorder record.EventRecorder
-	if client != nil {
-		broadcaster := record.NewBroadcaster(record.WithContext(ctx))
-		defer broadcaster.Shutdown()
-		broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
-		recorder = broadcaster.NewRecorder(scheme.Scheme, v1.EventSource{Component: Component})
-	}
 	// --policy-file or the policy ConfigMap, watched either way (standalone without a file:
 	// the built-in policy).
-	source, err := policysource.Open(client, opts.Policy, recorder, nil)
+	source, err := policysource.Open(ctx, opts.Policy, policysource.Config{Client: client, Component: Component, EventRef: policysource.PodFromEnv()})
 	if err != nil {
 		return err
 	}
@@ -168,12 +152,12 @@ func run(ctx context.Context, client kubernetes.Interface, opts *Options, listen
 	if err != nil {
 		return err
 	}
-	source.OnChange(srv.PolicyChanged)
+	source.OnChange(func(_, cur *policy.Policy) { srv.PolicyChanged(cur) })
 	if err := source.Start(ctx); err != nil {
 		return err
 	}
 	if cfg.Nodes != nil {
 		cfg.Nodes.Start(ctx)
 	}
-	return srv.ListenAndServe(ctx, opts.listen(), listening)
+	return srv.ListenAndServe(ctx, opts.endpoint(), listening)
 }

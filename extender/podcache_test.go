@@ -205,7 +205,7 @@ func TestNotReadyFailsClosed(t *testing.T) {
 	for verb, body := range bodies {
 		rec := serve(t, s, http.MethodPost, verb, body)
 		msg := strings.TrimSuffix(rec.Body.String(), "\n")
-		if rec.Code != http.StatusServiceUnavailable || strings.Contains(msg, "\n") || !strings.Contains(msg, "no policy loaded from its source") {
+		if rec.Code != http.StatusServiceUnavailable || strings.Contains(msg, "\n") || !strings.Contains(msg, "waiting for a policy loaded from its source") {
 			t.Errorf("%s before the policy was read: %d %q, want 503 with one line saying why", verb, rec.Code, msg)
 		}
 	}

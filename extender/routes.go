@@ -11,8 +11,9 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"k8s.io/klog/v2"
+
+	"github.com/rktsched/rktsched/internal/serving"
 )
 
 // routes is every route the extender serves: the three verbs kube-scheduler's
@@ -23,9 +24,7 @@ func (s *Server) routes() http.Handler {
 	r.Handle("/filter", s.verb("filter", s.filter)).Methods(http.MethodPost)
 	r.Handle("/prioritize", s.verb("prioritize", s.prioritize)).Methods(http.MethodPost)
 	r.Handle("/preempt", s.verb("preempt", s.preempt)).Methods(http.MethodPost)
-	r.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet, http.MethodHead)
-	r.Handle("/metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})).Methods(http.MethodGet)
+	serving.Probes{Ready: s.ready, Metrics: s.registry}.Routes(r)
 	r.HandleFunc("/version", s.versionInfo).Methods(http.MethodGet)
 	if s.profiling {
 		r.HandleFunc("/debug/pprof/profile", pprof.Profile)
@@ -116,26 +115,6 @@ func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
 		s.metrics.requests.WithLabelValues(v, "405").Inc()
 	}
 	http.Error(w, r.Method+" is not allowed on "+r.URL.Path, http.StatusMethodNotAllowed)
-}
-
-// healthz is liveness: the process serves HTTP.
-func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	_, _ = w.Write([]byte("ok\n"))
-}
-
-// readyz is 200 once a policy is loaded and whatever Config.Ready waits for is there.
-func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
-	if s.store.Load() == nil {
-		http.Error(w, "no policy loaded", http.StatusServiceUnavailable)
-		return
-	}
-	if err := s.notReady(); err != nil {
-		http.Error(w, err.Error(), http.StatusServiceUnavailable)
-		return
-	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	_, _ = w.Write([]byte("ok\n"))
 }
 
 func (s *Server) versionInfo(w http.ResponseWriter, _ *http.Request) {

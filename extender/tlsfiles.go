@@ -11,14 +11,14 @@ import (
 	"k8s.io/klog/v2"
 )
 
-// tlsFiles serves the TLS configuration that Listen's files say, re-read whenever they
+// tlsFiles serves the TLS configuration that an Endpoint's files say, re-read whenever they
 // change on disk (cert-manager and kubeadm rotate them in place, and Kubernetes' secret
 // volumes swap a symlink): each handshake stats the files, and a change loads them again.
 // Connections already open keep their configuration; new handshakes get the new one. Files
 // that do not load (a rotation half done, a bad PEM) leave the last good configuration in
 // force, and are tried again once they change again.
 type tlsFiles struct {
-	l       Listen
+	e       Endpoint
 	logger  klog.Logger
 	reloads func(result string)
 
@@ -27,9 +27,9 @@ type tlsFiles struct {
 	cfg   *tls.Config
 }
 
-// newTLSFiles loads l's files; an error here stops the extender from starting.
-func newTLSFiles(l Listen, logger klog.Logger, reloads func(result string)) (*tlsFiles, error) {
-	f := &tlsFiles{l: l, logger: logger, reloads: reloads}
+// newTLSFiles loads e's files; an error here stops the extender from starting.
+func newTLSFiles(e Endpoint, logger klog.Logger, reloads func(result string)) (*tlsFiles, error) {
+	f := &tlsFiles{e: e, logger: logger, reloads: reloads}
 	f.stamp = f.statStamp()
 	cfg, err := f.load()
 	if err != nil {
@@ -40,9 +40,9 @@ func newTLSFiles(l Listen, logger klog.Logger, reloads func(result string)) (*tl
 }
 
 func (f *tlsFiles) paths() []string {
-	p := []string{f.l.CertFile, f.l.KeyFile}
-	if f.l.ClientCAFile != "" {
-		p = append(p, f.l.ClientCAFile)
+	p := []string{f.e.CertFile, f.e.KeyFile}
+	if f.e.ClientCAFile != "" {
+		p = append(p, f.e.ClientCAFile)
 	}
 	return p
 }
@@ -63,19 +63,19 @@ func (f *tlsFiles) statStamp() []byte {
 }
 
 func (f *tlsFiles) load() (*tls.Config, error) {
-	cert, err := tls.LoadX509KeyPair(f.l.CertFile, f.l.KeyFile)
+	cert, err := tls.LoadX509KeyPair(f.e.CertFile, f.e.KeyFile)
 	if err != nil {
 		return nil, fmt.Errorf("loading the serving certificate: %w", err)
 	}
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
-	if f.l.ClientCAFile != "" {
-		pem, err := os.ReadFile(f.l.ClientCAFile)
+	if f.e.ClientCAFile != "" {
+		pem, err := os.ReadFile(f.e.ClientCAFile)
 		if err != nil {
 			return nil, fmt.Errorf("reading the client CA file: %w", err)
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("%s holds no PEM certificate", f.l.ClientCAFile)
+			return nil, fmt.Errorf("%s holds no PEM certificate", f.e.ClientCAFile)
 		}
 		cfg.ClientCAs = pool
 		cfg.ClientAuth = tls.RequireAndVerifyClientCert

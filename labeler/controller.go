@@ -25,6 +25,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 
+	"github.com/rktsched/rktsched/internal/serving"
 	"github.com/rktsched/rktsched/policy"
 )
 
@@ -113,13 +114,9 @@ func (c *Controller) HasSynced() bool { return c.readiness() == nil }
 
 // readiness says what the labeler still waits for, or nil when it is ready.
 func (c *Controller) readiness() error {
-	if !c.policySynced() {
-		return errors.New("policy not loaded yet")
-	}
-	if !c.nodesSynced() {
-		return errors.New("node cache not synced yet")
-	}
-	return nil
+	return serving.NotReady(
+		serving.Awaited{What: "a policy loaded from its source", Done: c.policySynced},
+		serving.Awaited{What: "the node cache to sync", Done: c.nodesSynced})
 }
 
 // EnqueueAll queues every node, e.g. after the policy changed. Only nodes whose labels differ

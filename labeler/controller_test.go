@@ -625,7 +625,7 @@ func TestSyncOfUnchangedNodeWritesNothing(t *testing.T) {
 	}
 }
 
-// A policy ConfigMap edit goes through the real policysource.Watcher and relabels exactly the
+// A policy ConfigMap edit goes through the real policysource.Source and relabels exactly the
 // nodes whose labels it changes: here rkt stage1-coreos gains gpu.
 func TestPolicyChangeRelabelsOnlyAffectedNodes(t *testing.T) {
 	nodes := []*v1.Node{
@@ -645,11 +645,17 @@ func TestPolicyChangeRelabelsOnlyAffectedNodes(t *testing.T) {
 	_, ctx := ktesting.NewTestContext(t)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	watcher := policysource.NewWatcher(f.client, policysource.Options{Namespace: "rktsched-system", Name: "rktsched-policy"},
-		f.store, record.NewFakeRecorder(10))
-	watcher.OnChange = func(*policy.Policy) { f.ctrl.EnqueueAll() }
-	f.ctrl.policySynced = watcher.HasSynced
-	watcher.Start(ctx)
+	source, err := policysource.Open(ctx, policysource.Options{Namespace: "rktsched-system", Name: "rktsched-policy"},
+		policysource.Config{Client: f.client, Recorder: record.NewFakeRecorder(10)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.ctrl.store = source.Store()
+	source.OnChange(func(_, _ *policy.Policy) { f.ctrl.EnqueueAll() })
+	f.ctrl.policySynced = source.HasSynced
+	if err := source.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
 	f.start(1)
 	waitFor(t, "ready", f.ctrl.HasSynced)
 	waitFor(t, "the first sync of every node", func() bool { return f.syncs() == 4 })
@@ -695,8 +701,8 @@ func TestNoWritesBeforeSync(t *testing.T) {
 	f := newFixture(t, nil, ControllerOptions{PolicySynced: synced}, nodes)
 	f.start(2)
 	waitFor(t, "node cache synced", f.ctrl.nodesSynced)
-	if err := f.ctrl.readiness(); err == nil || err.Error() != "policy not loaded yet" {
-		t.Errorf("readiness = %v, want policy not loaded yet", err)
+	if err := f.ctrl.readiness(); err == nil || err.Error() != "not ready: waiting for a policy loaded from its source" {
+		t.Errorf("readiness = %v, want not ready: waiting for a policy loaded from its source", err)
 	}
 	// Run has polled the policy several times (and been told no) with the node cache synced.
 	before := asked.Load()

@@ -19,7 +19,8 @@
 // An Event "RuntimeChanged" (Normal) is recorded on a Node whose runtime profile changed, e.g.
 // "runtime changed from docker to rkt stage1-coreos" after a re-install.
 //
-// High availability: replicas take a Lease (--leader-elect-namespace/-lease-name); only the
+// High availability: replicas take a Lease (--leader-elect-resource-namespace/-resource-name,
+// component-base's flags; --leader-elect-namespace/-lease-name still work); only the
 // holder writes. Every replica fills its node cache and loads the policy, and reports ready on
 // /readyz once it has: a standby is ready too, since it takes over with warm caches within the
 // lease duration. /healthz fails only for a leader that cannot renew its Lease. A leader that

@@ -22,6 +22,7 @@ var errLostLease = errors.New("lost the leader lease")
 func runAsLeader(ctx context.Context, client kubernetes.Interface, opts *Options, recorder record.EventRecorder,
 	watchdog *leaderelection.HealthzAdaptor, lead func(context.Context) error) error {
 	logger := klog.FromContext(ctx)
+	le := opts.LeaderElection
 	work := &leaderWork{}
 	// The elector has its own context: on shutdown, what the Lease guards must stop before the
 	// Lease is released (ReleaseOnCancel), or the next leader could overlap with this one.
@@ -29,20 +30,20 @@ func runAsLeader(ctx context.Context, client kubernetes.Interface, opts *Options
 	defer stopElector()
 	defer context.AfterFunc(ctx, func() { work.stop(); stopElector() })()
 
-	le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
+	elector, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
 		Lock: &resourcelock.LeaseLock{
-			LeaseMeta: metav1.ObjectMeta{Namespace: opts.LeaderElectNamespace, Name: opts.LeaderElectLeaseName},
+			LeaseMeta: metav1.ObjectMeta{Namespace: le.ResourceNamespace, Name: le.ResourceName},
 			Client:    client.CoordinationV1(),
 			LockConfig: resourcelock.ResourceLockConfig{
 				Identity:      opts.LeaderElectIdentity,
 				EventRecorder: recorder,
 			},
 		},
-		LeaseDuration:   opts.LeaseDuration,
-		RenewDeadline:   opts.RenewDeadline,
-		RetryPeriod:     opts.RetryPeriod,
+		LeaseDuration:   le.LeaseDuration.Duration,
+		RenewDeadline:   le.RenewDeadline.Duration,
+		RetryPeriod:     le.RetryPeriod.Duration,
 		ReleaseOnCancel: true,
-		Name:            opts.LeaderElectLeaseName,
+		Name:            le.ResourceName,
 		WatchDog:        watchdog,
 		Callbacks: leaderelection.LeaderCallbacks{
 			OnStartedLeading: func(leading context.Context) {
@@ -63,9 +64,9 @@ func runAsLeader(ctx context.Context, client kubernetes.Interface, opts *Options
 	if err != nil {
 		return err
 	}
-	watchdog.SetLeaderElection(le)
-	logger.Info("Waiting for the leader lease", "lease", klog.KRef(opts.LeaderElectNamespace, opts.LeaderElectLeaseName), "identity", opts.LeaderElectIdentity)
-	le.Run(electorCtx)
+	watchdog.SetLeaderElection(elector)
+	logger.Info("Waiting for the leader lease", "lease", klog.KRef(le.ResourceNamespace, le.ResourceName), "identity", opts.LeaderElectIdentity)
+	elector.Run(electorCtx)
 	work.stop()
 	if ctx.Err() != nil {
 		return nil

@@ -2,26 +2,19 @@ package labeler
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"net"
-	"net/http"
-	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	v1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/scheme"
-	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/leaderelection"
-	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
 
 	"github.com/rktsched/rktsched/internal/kubeclient"
+	"github.com/rktsched/rktsched/internal/serving"
 	"github.com/rktsched/rktsched/policy"
 	"github.com/rktsched/rktsched/policysource"
 	"github.com/rktsched/rktsched/version"
@@ -56,15 +49,14 @@ func run(parent context.Context, client kubernetes.Interface, opts *Options, ln 
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	RegisterBuildInfo(reg)
 
-	recorder, stopEvents := newRecorder(ctx, client, opts.DryRun)
-	defer stopEvents()
-
-	// --policy-file or the policy ConfigMap, watched either way.
-	source, err := policysource.Open(client, opts.Policy, recorder, podRef())
+	// --policy-file or the policy ConfigMap, watched either way. Its Event broadcaster records
+	// the labeler's Events too; a dry run only logs them.
+	source, err := policysource.Open(ctx, opts.Policy, policysource.Config{
+		Client: client, Component: Component, EventRef: policysource.PodFromEnv(), LogEventsOnly: opts.DryRun})
 	if err != nil {
 		return err
 	}
-	store := source.Store()
+	store, recorder := source.Store(), source.Recorder()
 	policysource.Register(reg, store)
 	// The labeler reads of a Node only what the policy reads and its name.
 	factory := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(policy.SlimNode))
@@ -77,7 +69,7 @@ func run(parent context.Context, client kubernetes.Interface, opts *Options, ln 
 	if err != nil {
 		return err
 	}
-	source.OnChange(func(*policy.Policy) { ctrl.EnqueueAll() })
+	source.OnChange(func(_, _ *policy.Policy) { ctrl.EnqueueAll() })
 	if err := source.Start(ctx); err != nil {
 		return err
 	}
@@ -87,24 +79,13 @@ func run(parent context.Context, client kubernetes.Interface, opts *Options, ln 
 	defer cancel()
 
 	watchdog := leaderelection.NewLeaderHealthzAdaptor(20 * time.Second)
-	srv := &http.Server{
-		Handler:           newHTTPHandler(reg, watchdog.Check, ctrl.readiness),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       60 * time.Second,
-	}
 	serveErr := make(chan error, 1)
 	go func() {
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			serveErr <- fmt.Errorf("serving %s: %w", ln.Addr(), err)
+		err := serving.Serve(ctx, ln, newHTTPHandler(reg, watchdog.Check, ctrl.readiness))
+		if err != nil {
 			cancel()
 		}
-	}()
-	defer func() {
-		shutdownCtx, done := context.WithTimeout(context.WithoutCancel(parent), 5*time.Second)
-		defer done()
-		_ = srv.Shutdown(shutdownCtx)
+		serveErr <- err
 	}()
 	logger.Info("Serving /healthz, /readyz and /metrics", "address", ln.Addr().String())
 
@@ -112,39 +93,17 @@ func run(parent context.Context, client kubernetes.Interface, opts *Options, ln 
 	if opts.leaderElection() {
 		err = runAsLeader(ctx, client, opts, recorder, watchdog, lead)
 	} else {
-		if opts.LeaderElect {
+		if opts.LeaderElection.LeaderElect {
 			logger.Info("Dry run: not taking the leader lease")
 		}
 		err = lead(ctx)
 	}
-	select {
-	case err := <-serveErr:
+	cancel()
+	if err := <-serveErr; err != nil { // the server has shut down when run returns
 		return err
-	default:
 	}
 	if parent.Err() != nil {
 		return nil // asked to stop
 	}
 	return err
-}
-
-// newRecorder returns the recorder for Node and ConfigMap Events. Events are always logged;
-// they are sent to the API server unless this is a dry run, which writes nothing.
-func newRecorder(ctx context.Context, client kubernetes.Interface, dryRun bool) (record.EventRecorder, func()) {
-	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
-	broadcaster.StartStructuredLogging(3)
-	if !dryRun {
-		broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
-	}
-	return broadcaster.NewRecorder(scheme.Scheme, v1.EventSource{Component: Component}), broadcaster.Shutdown
-}
-
-// podRef is the labeler's own Pod from the downward API (POD_NAME, POD_NAMESPACE), which
-// Events about --policy-file are recorded on; nil when either is unset.
-func podRef() *v1.ObjectReference {
-	name, ns := os.Getenv("POD_NAME"), os.Getenv("POD_NAMESPACE")
-	if name == "" || ns == "" {
-		return nil
-	}
-	return &v1.ObjectReference{Kind: "Pod", APIVersion: "v1", Namespace: ns, Name: name}
 }

@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+	componentbaseconfig "k8s.io/component-base/config"
 	"k8s.io/klog/v2/ktesting"
 	"k8s.io/utils/ptr"
 
@@ -28,17 +29,20 @@ import (
 
 func testOptions(mutate func(*Options)) *Options {
 	o := &Options{
-		LeaderElect:          true,
-		LeaderElectNamespace: "rktsched-system",
-		LeaderElectLeaseName: "rktsched-labeler",
-		LeaderElectIdentity:  "replica-1",
-		LeaseDuration:        2 * time.Second,
-		RenewDeadline:        time.Second,
-		RetryPeriod:          100 * time.Millisecond,
-		Workers:              1,
-		APIQPS:               50,
-		APIBurst:             100,
-		Listen:               "127.0.0.1:0", // unused: run is given its listener
+		LeaderElection: componentbaseconfig.LeaderElectionConfiguration{
+			LeaderElect:       true,
+			ResourceLock:      "leases",
+			ResourceNamespace: "rktsched-system",
+			ResourceName:      "rktsched-labeler",
+			LeaseDuration:     metav1.Duration{Duration: 2 * time.Second},
+			RenewDeadline:     metav1.Duration{Duration: time.Second},
+			RetryPeriod:       metav1.Duration{Duration: 100 * time.Millisecond},
+		},
+		LeaderElectIdentity: "replica-1",
+		Workers:             1,
+		APIQPS:              50,
+		APIBurst:            100,
+		Listen:              "127.0.0.1:0", // unused: run is given its listener
 	}
 	o.Policy.Namespace, o.Policy.Name = "rktsched-system", "rktsched-policy"
 	if mutate != nil {
@@ -216,7 +220,8 @@ func TestRunLostLease(t *testing.T) {
 		return true, nil, errors.New("apiserver unreachable")
 	})
 	s := startRun(t, client, testOptions(func(o *Options) {
-		o.LeaseDuration, o.RenewDeadline, o.RetryPeriod = 600*time.Millisecond, 300*time.Millisecond, 50*time.Millisecond
+		le := &o.LeaderElection
+		le.LeaseDuration.Duration, le.RenewDeadline.Duration, le.RetryPeriod.Duration = 600*time.Millisecond, 300*time.Millisecond, 50*time.Millisecond
 	}))
 	select {
 	case err := <-s.done:
@@ -271,7 +276,7 @@ runtimes:
 // Without leader election the labeler runs at once and stops cleanly.
 func TestRunWithoutLeaderElection(t *testing.T) {
 	client := fake.NewClientset(newNode("rkt-1", "rkt://1.29.0", withLabels(map[string]string{"rktsched.io/runtime": "docker"})))
-	s := startRun(t, client, testOptions(func(o *Options) { o.LeaderElect = false }))
+	s := startRun(t, client, testOptions(func(o *Options) { o.LeaderElection.LeaderElect = false }))
 	waitFor(t, "the node labeled", func() bool { return s.nodeLabels("rkt-1")["rktsched.io/stage1"] == "coreos" })
 	// The recorder sends the RuntimeChanged Event to the API server.
 	waitFor(t, "the Event", func() bool {

@@ -17,9 +17,9 @@ import (
 	"github.com/rktsched/rktsched/policy"
 )
 
-// Timings of a FileWatcher.
+// Timings of the policy file watch.
 const (
-	// DefaultFileSettle is how long a FileWatcher waits after the last change in the file's
+	// DefaultFileSettle is how long the watch waits after the last change in the file's
 	// directory before it reads the file: an editor's or kubelet's update is several events
 	// (write, rename, symlink swap, removal of the old data), and a read in the middle of an
 	// in-place rewrite would see a truncated document.
@@ -30,28 +30,28 @@ const (
 	DefaultFileResync = time.Minute
 )
 
-// FileWatcher keeps a store in step with a policy file (--policy-file) for as long as its
+// fileWatcher keeps a store in step with a policy file (--policy-file) for as long as its
 // context lives. It watches the file's directory, not the file, so that every way the file
 // is replaced is seen: rewritten in place, renamed over (editors, `mv`), or switched by the
 // ..data symlink swap of a Kubernetes ConfigMap volume.
 //
 // A document that does not parse, or a file that cannot be read, is rejected: logged, counted
-// by the store (rktsched_policy_reload_errors_total), reported as a Warning Event on EventRef
+// by the store (rktsched_policy_reload_errors_total), reported as a Warning Event on eventRef
 // if set, and the last good policy stays in force with its generation. The watcher reads bad
 // content twice, a settle apart, before it rejects it (a read can catch a rewrite half done),
 // and reports the same rejected content once, not at every event.
-type FileWatcher struct {
+type fileWatcher struct {
 	path     string
 	store    *policy.Store
 	recorder record.EventRecorder
 
-	// EventRef is the object Events about the file are recorded on (e.g. the binary's Pod);
+	// eventRef is the object Events about the file are recorded on (e.g. the binary's Pod);
 	// nil records none.
-	EventRef *v1.ObjectReference
-	// OnChange, if set, is called after a new policy is put in force.
-	OnChange func(*policy.Policy)
-	// Settle and Resync override DefaultFileSettle and DefaultFileResync when positive.
-	Settle, Resync time.Duration
+	eventRef *v1.ObjectReference
+	// changed is called after a new policy is put in force (Source.changed).
+	changed func(*policy.Policy)
+	// settle and resync override DefaultFileSettle and DefaultFileResync when positive.
+	settle, resync time.Duration
 
 	mu             sync.Mutex
 	lastRejected   [sha256.Size]byte // of the content last rejected; reported once
@@ -60,15 +60,15 @@ type FileWatcher struct {
 	hasUnconfirmed bool
 }
 
-// NewFileWatcher returns a watcher of the policy file at path. The store should hold the
+// newFileWatcher returns a watcher of the policy file at path. The store should hold the
 // file's policy already (LoadFile at start, so that a bad file fails the start).
-func NewFileWatcher(path string, store *policy.Store, recorder record.EventRecorder) *FileWatcher {
-	return &FileWatcher{path: path, store: store, recorder: recorder}
+func newFileWatcher(path string, store *policy.Store, recorder record.EventRecorder) *fileWatcher {
+	return &fileWatcher{path: path, store: store, recorder: recorder}
 }
 
 // Start watches the file's directory until ctx ends, and reads the file once more now (it may
 // have changed since it was loaded). It fails if the directory cannot be watched.
-func (w *FileWatcher) Start(ctx context.Context) error {
+func (w *fileWatcher) Start(ctx context.Context) error {
 	fsw, err := fsnotify.NewWatcher()
 	if err != nil {
 		return fmt.Errorf("watching policy file %s: %w", w.path, err)
@@ -83,10 +83,10 @@ func (w *FileWatcher) Start(ctx context.Context) error {
 	return nil
 }
 
-func (w *FileWatcher) loop(ctx context.Context, fsw *fsnotify.Watcher) {
+func (w *fileWatcher) loop(ctx context.Context, fsw *fsnotify.Watcher) {
 	defer func() { _ = fsw.Close() }()
 	logger := klog.FromContext(ctx).WithValues("path", w.path)
-	settle, resync := w.Settle, w.Resync
+	settle, resync := w.settle, w.resync
 	if settle <= 0 {
 		settle = DefaultFileSettle
 	}
@@ -147,9 +147,9 @@ func (w *FileWatcher) loop(ctx context.Context, fsw *fsnotify.Watcher) {
 }
 
 // Reload reads the file and puts its policy in force if it is good and differs from the one
-// in force; a bad or unreadable file is rejected (see FileWatcher). It reports whether the
+// in force; a bad or unreadable file is rejected (see fileWatcher). It reports whether the
 // policy in force changed. It is safe to call at any time.
-func (w *FileWatcher) Reload(ctx context.Context) bool {
+func (w *fileWatcher) Reload(ctx context.Context) bool {
 	changed, _ := w.read(ctx, true)
 	return changed
 }
@@ -159,12 +159,12 @@ func (w *FileWatcher) Reload(ctx context.Context) bool {
 // middle of a rewrite (after the truncation, before the write) and see an empty or cut
 // document that the writer is about to replace. Only the same bad content read twice in a
 // row is a bad file.
-func (w *FileWatcher) reload(ctx context.Context) (unconfirmed bool) {
+func (w *fileWatcher) reload(ctx context.Context) (unconfirmed bool) {
 	_, unconfirmed = w.read(ctx, false)
 	return unconfirmed
 }
 
-func (w *FileWatcher) read(ctx context.Context, confirmed bool) (changed, unconfirmed bool) {
+func (w *fileWatcher) read(ctx context.Context, confirmed bool) (changed, unconfirmed bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	logger := klog.FromContext(ctx).WithValues("path", w.path)
@@ -191,8 +191,8 @@ func (w *FileWatcher) read(ctx context.Context, confirmed bool) (changed, unconf
 		w.lastRejected, w.hasRejected = sum, true
 		w.store.Reject()
 		logger.Error(err, "Policy file rejected; the last good policy stays in force", "generation", w.store.Generation())
-		if w.EventRef != nil && w.recorder != nil {
-			w.recorder.Eventf(w.EventRef, v1.EventTypeWarning, "PolicyRejected", "Policy file %s rejected, the last good policy stays in force: %v", w.path, err)
+		if w.eventRef != nil && w.recorder != nil {
+			w.recorder.Eventf(w.eventRef, v1.EventTypeWarning, "PolicyRejected", "Policy file %s rejected, the last good policy stays in force: %v", w.path, err)
 		}
 		return false, false
 	}
@@ -201,11 +201,11 @@ func (w *FileWatcher) read(ctx context.Context, confirmed bool) (changed, unconf
 		return false, false
 	}
 	logger.Info("Policy in force", "generation", w.store.Generation(), "digest", p.Digest())
-	if w.EventRef != nil && w.recorder != nil {
-		w.recorder.Eventf(w.EventRef, v1.EventTypeNormal, "PolicyLoaded", "Policy %s from %s in force (generation %d)", p.Digest(), w.path, w.store.Generation())
+	if w.eventRef != nil && w.recorder != nil {
+		w.recorder.Eventf(w.eventRef, v1.EventTypeNormal, "PolicyLoaded", "Policy %s from %s in force (generation %d)", p.Digest(), w.path, w.store.Generation())
 	}
-	if w.OnChange != nil {
-		w.OnChange(p)
+	if w.changed != nil {
+		w.changed(p)
 	}
 	return true, false
 }

@@ -40,8 +40,8 @@ func renameOver(t *testing.T, path, doc string) {
 }
 
 // loadedWatcher writes doc to path, loads it into a new store as a binary's start does, and
-// returns the store and a FileWatcher of path that is not started (tests call its reads).
-func loadedWatcher(t *testing.T, path, doc string, rec record.EventRecorder) (*policy.Store, *FileWatcher) {
+// returns the store and a watcher of path that is not started (tests call its reads).
+func loadedWatcher(t *testing.T, path, doc string, rec record.EventRecorder) (*policy.Store, *fileWatcher) {
 	t.Helper()
 	write(t, path, doc)
 	p, err := LoadFile(path)
@@ -49,22 +49,25 @@ func loadedWatcher(t *testing.T, path, doc string, rec record.EventRecorder) (*p
 		t.Fatal(err)
 	}
 	store := NewStore(p)
-	return store, NewFileWatcher(path, store, rec)
+	return store, newFileWatcher(path, store, rec)
 }
 
+// change is what OnChange was called with.
+type change struct{ old, cur *policy.Policy }
+
 // startFile opens the source of the policy file at path and starts it.
-func startFile(t *testing.T, path string) (*Source, *record.FakeRecorder, chan *policy.Policy) {
+func startFile(t *testing.T, path string) (*Source, *record.FakeRecorder, chan change) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	rec := record.NewFakeRecorder(20)
-	s, err := Open(nil, Options{File: path}, rec, &v1.ObjectReference{Kind: "Pod", Namespace: "ns", Name: "me"})
+	s, err := Open(ctx, Options{File: path}, Config{Recorder: rec, EventRef: &v1.ObjectReference{Kind: "Pod", Namespace: "ns", Name: "me"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.file.Settle = 10 * time.Millisecond
-	changes := make(chan *policy.Policy, 10)
-	s.OnChange(func(p *policy.Policy) { changes <- p })
+	s.file.settle = 10 * time.Millisecond
+	changes := make(chan change, 10)
+	s.OnChange(func(old, cur *policy.Policy) { changes <- change{old, cur} })
 	if err := s.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -98,14 +101,19 @@ func TestFileRewrittenInPlace(t *testing.T) {
 	if s.Store().Generation() != 1 || s.Store().Load().Action(policy.GPU) != policy.ActionIgnore {
 		t.Fatal("the file's policy is not in force at generation 1 after Open")
 	}
+	first := s.Store().Load()
 	write(t, path, b)
 	waitGeneration(t, s, 2, func(p *policy.Policy) bool { return p.Action(policy.GPU) == policy.ActionScore })
-	if p := <-changes; p != s.Store().Load() {
-		t.Error("OnChange got another policy than the one in force")
+	second := s.Store().Load()
+	if ch := <-changes; ch.old != first || ch.cur != second {
+		t.Error("OnChange was not called with the file's first policy and the one in force now")
 	}
 	expectEvent(t, rec, "Normal PolicyLoaded Policy ")
 	renameOver(t, path, c)
 	waitGeneration(t, s, 3, func(p *policy.Policy) bool { return p.Action(policy.Attach) == policy.ActionIgnore })
+	if ch := <-changes; ch.old != second || ch.cur != s.Store().Load() {
+		t.Error("OnChange's old policy is not the one the previous change put in force")
+	}
 }
 
 // A Kubernetes ConfigMap volume: path is a symlink to ..data/policy.yaml, ..data a symlink to
@@ -247,10 +255,12 @@ func TestFileHalfWrittenReadIsNotRejected(t *testing.T) {
 }
 
 func TestOpen(t *testing.T) {
-	if _, err := Open(nil, Options{File: filepath.Join(t.TempDir(), "missing.yaml")}, nil, nil); err == nil {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if _, err := Open(ctx, Options{File: filepath.Join(t.TempDir(), "missing.yaml")}, Config{}); err == nil {
 		t.Error("Open of a missing policy file succeeded")
 	}
-	s, err := Open(nil, Options{}, nil, nil)
+	s, err := Open(ctx, Options{}, Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/tools/record"
 
@@ -30,6 +31,11 @@ func configMap(doc, resourceVersion string) *v1.ConfigMap {
 // edited returns the default document with gpu ignored: a valid policy unlike the default.
 func edited(t *testing.T) string {
 	return policytest.EditDefault(t, "gpu:                   {action: filter", "gpu:                   {action: ignore")
+}
+
+// cmWatcher is a watcher of the default policy ConfigMap, not started.
+func cmWatcher(client kubernetes.Interface, store *policy.Store, rec record.EventRecorder) *configMapWatcher {
+	return &configMapWatcher{client: client, opts: Options{Namespace: DefaultNamespace, Name: DefaultName}, store: store, recorder: rec}
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -58,9 +64,9 @@ func TestWatcher(t *testing.T) {
 	client := fake.NewClientset(configMap(edited(t), "1"))
 	store := policy.NewStore(policy.Default())
 	rec := record.NewFakeRecorder(10)
-	w := NewWatcher(client, Options{Namespace: DefaultNamespace, Name: DefaultName}, store, rec)
+	w := cmWatcher(client, store, rec)
 	changes := make(chan *policy.Policy, 10)
-	w.OnChange = func(p *policy.Policy) { changes <- p }
+	w.changed = func(p *policy.Policy) { changes <- p }
 	w.Start(ctx)
 
 	// The ConfigMap's policy replaces the built-in one.
@@ -109,7 +115,7 @@ func TestWatcherWithoutConfigMap(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	store := policy.NewStore(policy.Default())
-	w := NewWatcher(fake.NewClientset(), Options{Namespace: DefaultNamespace, Name: DefaultName}, store, record.NewFakeRecorder(10))
+	w := cmWatcher(fake.NewClientset(), store, record.NewFakeRecorder(10))
 	w.Start(ctx)
 	waitFor(t, "sync", w.HasSynced)
 	if store.Load() != policy.Default() || store.Generation() != 1 {
@@ -205,7 +211,7 @@ func TestWatcherHasSyncedOnlyWithAPolicyFromTheConfigMap(t *testing.T) {
 	defer cancel()
 	client := fake.NewClientset(configMap("apiVersion: v2\n", "1"))
 	store := NewStore(policy.Default())
-	w := NewWatcher(client, Options{Namespace: DefaultNamespace, Name: DefaultName}, store, record.NewFakeRecorder(10))
+	w := cmWatcher(client, store, record.NewFakeRecorder(10))
 	w.Start(ctx)
 	waitFor(t, "the rejection", func() bool { return store.Rejected() == 1 })
 	waitFor(t, "the informer's sync", w.synced)
@@ -227,5 +233,58 @@ func TestWatcherHasSyncedOnlyWithAPolicyFromTheConfigMap(t *testing.T) {
 	waitFor(t, "the second rejection", func() bool { return store.Rejected() == 2 })
 	if !w.HasSynced() {
 		t.Error("a rejected edit unsynced the watcher")
+	}
+}
+
+// Open of the ConfigMap: every subscriber is told of each change with the policy before it,
+// WaitForSync returns once the ConfigMap's policy is in force and fails while a rejected
+// document keeps it unsynced, and the broadcaster Open started sends the Events to the API
+// server.
+func TestOpenConfigMap(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	client := fake.NewClientset(configMap("apiVersion: v2\n", "1"))
+	s, err := Open(ctx, Options{Namespace: DefaultNamespace, Name: DefaultName}, Config{Client: client, Component: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := s.String(), "policy ConfigMap rktsched-system/rktsched-policy"; got != want {
+		t.Errorf("String() = %q, want %q", got, want)
+	}
+	type change struct{ old, cur *policy.Policy }
+	first, second := make(chan change, 10), make(chan change, 10)
+	s.OnChange(func(old, cur *policy.Policy) { first <- change{old, cur} })
+	if err := s.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.OnChange(func(old, cur *policy.Policy) { second <- change{old, cur} }) // after Start, as a second profile does
+
+	waitFor(t, "the rejection", func() bool { return metric(t, s.Store(), "rktsched_policy_reload_errors_total") == 1 })
+	done, stop := context.WithCancel(ctx)
+	stop()
+	err = s.WaitForSync(done, time.Hour)
+	if err == nil || !strings.Contains(err.Error(), "the policy ConfigMap rktsched-system/rktsched-policy was not read within 1h0m0s") {
+		t.Errorf("WaitForSync on a rejected ConfigMap = %v, want an error naming it", err)
+	}
+	waitFor(t, "the rejection's Event sent to the API server", func() bool {
+		events, err := client.CoreV1().Events(DefaultNamespace).List(ctx, metav1.ListOptions{})
+		return err == nil && len(events.Items) == 1 && events.Items[0].Reason == "PolicyRejected" &&
+			events.Items[0].Source.Component == "test" && events.Items[0].InvolvedObject.Name == DefaultName
+	})
+
+	if _, err := client.CoreV1().ConfigMaps(DefaultNamespace).Update(ctx, configMap(edited(t), "2"), metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.WaitForSync(ctx, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	want := change{policy.Default(), s.Store().Load()}
+	for name, ch := range map[string]chan change{"first": first, "second": second} {
+		if got := <-ch; got != want {
+			t.Errorf("%s subscriber: told of %s -> %s, want %s -> %s", name, got.old.Digest(), got.cur.Digest(), want.old.Digest(), want.cur.Digest())
+		}
+	}
+	if s.Store().Load().Action(policy.GPU) != policy.ActionIgnore {
+		t.Error("the ConfigMap's policy is not in force after WaitForSync")
 	}
 }

@@ -29,7 +29,7 @@ import (
 	"github.com/rktsched/rktsched/internal/cli/explain"
 	"github.com/rktsched/rktsched/internal/cli/load"
 	"github.com/rktsched/rktsched/internal/cli/nodeselect"
-	"github.com/rktsched/rktsched/internal/realistic"
+	"github.com/rktsched/rktsched/internal/prodlike"
 	"github.com/rktsched/rktsched/policy"
 )
 
@@ -234,7 +234,7 @@ func agreementNodes(t *testing.T) []*v1.Node {
 	}
 	nodes := dump.Nodes
 	for i := range 12 {
-		n := realistic.Node(i)
+		n := prodlike.Node(i)
 		if i%4 < 2 {
 			maps.Copy(n.Labels, policy.Default().Profile(n).Labels())
 		}

@@ -192,21 +192,29 @@ func checkOutput(out string) error {
 	return nil
 }
 
-// policyFlags say where a policy comes from: a file, the built-in, or the live ConfigMap.
+// policyFlags say where a policy comes from: a file, the built-in, or (neither) the live
+// ConfigMap.
 type policyFlags struct {
-	file                string
-	builtin             bool
-	cmNamespace, cmName string
+	file    string
+	builtin bool
 }
 
 func (f *policyFlags) add(cmd *cobra.Command, prefix, what string) {
 	fs := cmd.Flags()
 	fs.StringVar(&f.file, prefix+"policy", "", what+" from this file (a policy document or a ConfigMap holding one)")
 	fs.BoolVar(&f.builtin, prefix+"builtin-policy", false, what+": the built-in policy")
-	if prefix == "" {
-		fs.StringVar(&f.cmNamespace, "policy-configmap-namespace", policysource.DefaultNamespace, "namespace of the live policy ConfigMap")
-		fs.StringVar(&f.cmName, "policy-configmap-name", policysource.DefaultName, "name of the live policy ConfigMap")
-	}
+}
+
+// liveConfigMap is where the live policy ConfigMap is (--policy-configmap-namespace and
+// -name), for every command that reads it.
+type liveConfigMap struct {
+	namespace, name string
+}
+
+func (l *liveConfigMap) add(cmd *cobra.Command) {
+	fs := cmd.Flags()
+	fs.StringVar(&l.namespace, "policy-configmap-namespace", policysource.DefaultNamespace, "namespace of the live policy ConfigMap")
+	fs.StringVar(&l.name, "policy-configmap-name", policysource.DefaultName, "name of the live policy ConfigMap")
 }
 
 func (f *policyFlags) check(prefix string) error {
@@ -219,7 +227,8 @@ func (f *policyFlags) check(prefix string) error {
 // live reports whether the policy comes from the cluster.
 func (f *policyFlags) live() bool { return f.file == "" && !f.builtin }
 
-func (f *policyFlags) load(ctx context.Context, o *Options, cm *policyFlags) (*load.Policy, error) {
+// load reads the policy f names; with neither a file nor the built-in, the live ConfigMap.
+func (f *policyFlags) load(ctx context.Context, o *Options, live liveConfigMap) (*load.Policy, error) {
 	switch {
 	case f.builtin:
 		return load.BuiltinPolicy(), nil
@@ -234,7 +243,7 @@ func (f *policyFlags) load(ctx context.Context, o *Options, cm *policyFlags) (*l
 	if err != nil {
 		return nil, err
 	}
-	return c.Policy(ctx, cm.cmNamespace, cm.cmName)
+	return c.Policy(ctx, live.namespace, live.name)
 }
 
 // readInput reads a file, or stdin for "-".

@@ -11,6 +11,7 @@ import (
 
 type diffOptions struct {
 	newPolicy, oldPolicy policyFlags
+	live                 liveConfigMap // the old policy's, unless --old-policy or --old-builtin-policy
 	nodes, pods          string
 	output               string
 }
@@ -37,6 +38,7 @@ Exit code 0 when no running pod would be stranded, 1 otherwise.`,
 	}
 	do.newPolicy.add(cmd, "", "the new policy")
 	do.oldPolicy.add(cmd, "old-", "the policy in force (default: the live ConfigMap)")
+	do.live.add(cmd)
 	fs := cmd.Flags()
 	fs.StringVar(&do.nodes, "nodes", "", "the Nodes of this dump instead of the cluster's (- for stdin)")
 	fs.StringVar(&do.pods, "pods", "", "the Pods of this dump instead of the cluster's (- for stdin)")
@@ -61,11 +63,11 @@ func runDiff(cmd *cobra.Command, o *Options, do *diffOptions) error {
 	if err := stdinOnce(do.nodes, do.pods, do.newPolicy.file, do.oldPolicy.file); err != nil {
 		return err
 	}
-	newP, err := do.newPolicy.load(ctx, o, &do.newPolicy)
+	newP, err := do.newPolicy.load(ctx, o, do.live)
 	if err != nil {
 		return err
 	}
-	oldP, err := do.oldPolicy.load(ctx, o, &do.newPolicy)
+	oldP, err := do.oldPolicy.load(ctx, o, do.live)
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ type explainOptions struct {
 	nodes    string
 	perClass bool
 	policy   policyFlags
+	live     liveConfigMap
 	output   string
 }
 
@@ -45,6 +46,7 @@ Exit code 0 when every pod fits somewhere, 1 when one fits nowhere.`,
 	fs.StringVar(&eo.nodes, "nodes", "", "judge on the Nodes of this dump (kubectl get nodes -o yaml; - for stdin)")
 	fs.BoolVar(&eo.perClass, "per-class", false, "judge per node class of the policy, not on nodes")
 	eo.policy.add(cmd, "", "the policy")
+	eo.live.add(cmd)
 	outputFlag(cmd, &eo.output)
 	return cmd
 }
@@ -101,7 +103,7 @@ func runExplain(cmd *cobra.Command, o *Options, eo *explainOptions, args []strin
 		}
 		subjects = append(subjects, s...)
 	}
-	p, err := eo.policy.load(ctx, o, &eo.policy)
+	p, err := eo.policy.load(ctx, o, eo.live)
 	if err != nil {
 		return err
 	}

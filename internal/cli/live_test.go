@@ -160,3 +160,27 @@ func TestDiffLive(t *testing.T) {
 		t.Errorf("diff -n web: %d pods, stranded %v", got.Pods, got.Stranded)
 	}
 }
+
+// The old policy is the live ConfigMap that --policy-configmap-namespace and -name say: here
+// one already holding the new policy, so nothing is stranded.
+func TestDiffLiveConfigMapElsewhere(t *testing.T) {
+	running := livePod("web", "debug", "rkt-coreos-1", map[string]string{policy.AnnotationNeeds: "port-forward"})
+	running.Status.Phase = v1.PodRunning
+	edited := &v1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "ops", Name: "edited"},
+		Data:       map[string]string{policy.ConfigMapKey: readFile(t, "testdata/edited-policy.yaml")},
+	}
+	client := fakeCluster(t, policy.DefaultDocument(), running, edited)
+	r := runWith(t, client, "", "diff", "--policy", "testdata/edited-policy.yaml",
+		"--policy-configmap-namespace", "ops", "--policy-configmap-name", "edited", "-o", "json")
+	if r.code != ExitOK {
+		t.Fatalf("diff against the ConfigMap that holds the new policy: want exit 0:\n%s", r)
+	}
+	var got policydiff.Result
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Stranded) != 0 || got.Pods != 1 {
+		t.Errorf("diff: %d pods, stranded %v; want 1 pod, none stranded", got.Pods, got.Stranded)
+	}
+}

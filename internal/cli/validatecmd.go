@@ -14,7 +14,7 @@ var errNothing = errors.New("nothing to explain: no such objects (pods: only Pen
 
 type validateOptions struct {
 	file   string
-	policy policyFlags // only the ConfigMap flags
+	live   liveConfigMap
 	output string
 }
 
@@ -35,9 +35,7 @@ Exit code 0 when the document is valid, 1 when it is not.`,
 		RunE: runE(func(cmd *cobra.Command, _ []string) error { return runValidate(cmd, o, &vo) }),
 	}
 	cmd.Flags().StringVarP(&vo.file, "filename", "f", "", "the policy document (- for stdin)")
-	fs := cmd.Flags()
-	fs.StringVar(&vo.policy.cmNamespace, "policy-configmap-namespace", "rktsched-system", "namespace of the live policy ConfigMap")
-	fs.StringVar(&vo.policy.cmName, "policy-configmap-name", "rktsched-policy", "name of the live policy ConfigMap")
+	vo.live.add(cmd)
 	outputFlag(cmd, &vo.output)
 	return cmd
 }
@@ -65,7 +63,7 @@ func runValidate(cmd *cobra.Command, o *Options, vo *validateOptions) error {
 		if err != nil {
 			return err
 		}
-		if doc, source, err = c.PolicyConfigMap(cmd.Context(), vo.policy.cmNamespace, vo.policy.cmName); err != nil {
+		if doc, source, err = c.PolicyConfigMap(cmd.Context(), vo.live.namespace, vo.live.name); err != nil {
 			return err
 		}
 	}

@@ -19,7 +19,7 @@ type Args struct {
 	// PolicyConfigMapNamespace and PolicyConfigMapName name the watched policy ConfigMap.
 	PolicyConfigMapNamespace string `json:"policyConfigMapNamespace,omitempty"`
 	PolicyConfigMapName      string `json:"policyConfigMapName,omitempty"`
-	// PolicyFile, if set, is read once instead of watching the ConfigMap.
+	// PolicyFile, if set, is read and watched instead of the ConfigMap.
 	PolicyFile string `json:"policyFile,omitempty"`
 }
 

@@ -2,12 +2,15 @@ package plugin
 
 import (
 	"path/filepath"
+	"slices"
+	"sync"
 	"testing"
 
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/kubernetes/pkg/scheduler/framework"
@@ -20,23 +23,37 @@ import (
 type fakeHandle struct {
 	fwk.Handle
 	informers informers.SharedInformerFactory
+	client    kubernetes.Interface
+
+	mu        sync.Mutex // Activate may be called from the policy watch
 	activated []map[string]*v1.Pod
 }
 
 const testProfile = "rktsched-scheduler"
 
 func (h *fakeHandle) SharedInformerFactory() informers.SharedInformerFactory { return h.informers }
+func (h *fakeHandle) ClientSet() kubernetes.Interface                        { return h.client }
 func (h *fakeHandle) ProfileName() string                                    { return testProfile }
 func (h *fakeHandle) Activate(_ klog.Logger, pods map[string]*v1.Pod) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	h.activated = append(h.activated, pods)
 }
 
-// testPlugin is a plugin deciding with p, its source not started (tests call changed).
+// activations returns the pods Activate was given, call by call.
+func (h *fakeHandle) activations() []map[string]*v1.Pod {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.activated)
+}
+
+// testPlugin is a plugin deciding with p, on a store no source follows (tests Set it and
+// call policyChanged).
 func testPlugin(p *policy.Policy, h fwk.Handle) *Plugin {
 	if h == nil {
 		h = &fakeHandle{}
 	}
-	return newPlugin(h, newSource(policy.NewStore(p), Args{}))
+	return newPlugin(h, &sharedPolicy{store: policy.NewStore(p)})
 }
 
 // classNodes are one node for each way a node may declare its runtime: every class of the

@@ -25,7 +25,7 @@ const Name = "Rktsched"
 // Plugin judges nodes by their container runtime with the policy in force.
 type Plugin struct {
 	handle fwk.Handle
-	src    *source
+	src    *sharedPolicy
 	nodes  *nodeClasses
 	// objects are the RuntimeClasses, DeviceClasses and DRA claims pods name, from the
 	// framework's shared informer factory (nil without one: pods naming any are refused).
@@ -43,20 +43,21 @@ var (
 )
 
 // New is the plugin's factory (app.WithPlugin(Name, New)). Every profile that enables the
-// plugin shares one policy source: the first call starts it from its args and the handle's
-// client and waits until the policy ConfigMap has been read; later calls must give the same
-// args.
+// plugin shares one policy source: the first call opens it from its args and the handle's
+// client (policysource.Open: the policy file or ConfigMap, watched either way) and waits until
+// the policy has been read; later calls must give the same args.
 func New(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, error) {
 	args, err := decodeArgs(obj)
 	if err != nil {
 		return nil, fmt.Errorf("%s args: %w", Name, err)
 	}
-	src, err := sharedSource(ctx, args, h.ClientSet())
+	src, err := openSharedPolicy(ctx, args, h.ClientSet())
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", Name, err)
 	}
 	pl := newPlugin(h, src)
 	pl.logger = klog.FromContext(ctx).WithName(Name)
+	src.onChange(pl.policyChanged)
 	if informers := h.SharedInformerFactory(); informers != nil {
 		// Registered before the scheduler starts the factory and waits for its caches.
 		objects, err := objectcache.New(informers)
@@ -81,10 +82,8 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, err
 	return pl, nil
 }
 
-func newPlugin(h fwk.Handle, src *source) *Plugin {
-	pl := &Plugin{handle: h, src: src, nodes: newNodeClasses(), logger: klog.Background().WithName(Name)}
-	src.subscribe(pl.policyChanged)
-	return pl
+func newPlugin(h fwk.Handle, src *sharedPolicy) *Plugin {
+	return &Plugin{handle: h, src: src, nodes: newNodeClasses(), logger: klog.Background().WithName(Name)}
 }
 
 // Name returns the plugin's name.

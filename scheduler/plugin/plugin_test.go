@@ -283,8 +283,8 @@ func TestPolicyChangeActivates(t *testing.T) {
 		t.Fatal("the edit changed nothing; update the test")
 	}
 	pl.src.store.Set(edited)
-	pl.src.changed(edited)
-	if diff := cmp.Diff([]map[string]*v1.Pod{{"default/init": initPod}}, h.activated); diff != "" {
+	pl.policyChanged(policy.Default(), edited)
+	if diff := cmp.Diff([]map[string]*v1.Pod{{"default/init": initPod}}, h.activations()); diff != "" {
 		t.Errorf("activated (-want +got):\n%s", diff)
 	}
 }

@@ -8,7 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/rktsched/rktsched/internal/realistic"
+	"github.com/rktsched/rktsched/internal/prodlike"
 	"github.com/rktsched/rktsched/policy"
 	"github.com/rktsched/rktsched/test/cluster"
 )
@@ -17,11 +17,11 @@ import (
 // such nodes among 1000 hold 200 GPUs for the 50 GPU pods of 1000.
 const gpusPerGPUNode = 4
 
-// benchNode is node i as its kubelet would register it: realistic.Node (half Docker, half rkt
+// benchNode is node i as its kubelet would register it: prodlike.Node (half Docker, half rkt
 // across the stage1 flavours) without what the API server assigns, and GPUs on every
 // twentieth Docker node.
 func benchNode(i int) *v1.Node {
-	n := realistic.Node(i)
+	n := prodlike.Node(i)
 	n.UID, n.ResourceVersion, n.CreationTimestamp = "", "", metav1.Time{}
 	if i%40 == 0 { // even: Docker
 		gpus := *resource.NewQuantity(gpusPerGPUNode, resource.DecimalSI)
@@ -47,11 +47,11 @@ func kindOf(i int) string {
 // requests) with an emptyDir cache, changed to need what its kind says.
 func benchPod(i int) *v1.Pod {
 	kind := kindOf(i)
-	p := realistic.Pod("app-"+kind, i)
+	p := prodlike.Pod("app-"+kind, i)
 	p.Namespace, p.UID, p.ResourceVersion, p.OwnerReferences = "", "", "", nil
 	p.Status = v1.PodStatus{}
 	p.Spec.ServiceAccountName = "" // the namespace's default
-	// realistic.Pod's hostPath cache would keep every pod off rkt.
+	// prodlike.Pod's hostPath cache would keep every pod off rkt.
 	p.Spec.Volumes[0].VolumeSource = v1.VolumeSource{EmptyDir: &v1.EmptyDirVolumeSource{}}
 	app := &p.Spec.Containers[0]
 	switch kind {

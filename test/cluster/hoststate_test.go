@@ -9,33 +9,10 @@ import (
 	"testing"
 )
 
-// requireRealNodeHost skips the test unless the host can run a real node (root, and the
-// tools .ci/run installs); in CI (CI=true) it fails instead, so that a CI host that cannot
-// run the real-node tests is noticed, not silently skipped.
-func requireRealNodeHost(t *testing.T, tools ...string) {
-	t.Helper()
-	var missing []string
-	if os.Geteuid() != 0 {
-		missing = append(missing, "root")
-	}
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			missing = append(missing, tool)
-		}
-	}
-	if len(missing) == 0 {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("this host cannot run the real-node tests, it lacks: %s (.ci/run installs the packages)", strings.Join(missing, ", "))
-	}
-	t.Skipf("not a real-node host (lacks %s); in CI this fails", strings.Join(missing, ", "))
-}
-
 // Restore puts back every kind of change a real node makes to the host: sysctls, a bridge,
 // an iptables chain with a rule, a mount, a directory. The test makes each change itself.
 func TestHostStateRestore(t *testing.T) {
-	requireRealNodeHost(t, "ip", "iptables", "iptables-save", "iptables-restore")
+	RequireRealNodeHost(t)
 	dir := t.TempDir()
 	kubeletDir := filepath.Join(dir, "var-lib-kubelet")
 	mnt := filepath.Join(dir, "mnt")
@@ -112,7 +89,7 @@ func TestUnescapeMount(t *testing.T) {
 
 // containerd of the real node starts on its socket, answers, and leaves the host as it was.
 func TestContainerdStartStop(t *testing.T) {
-	requireRealNodeHost(t, "containerd", "ctr", "runc", "iptables-save")
+	RequireRealNodeHost(t)
 	dir := t.TempDir()
 	before, err := SnapshotHost("/run/containerd")
 	if err != nil {

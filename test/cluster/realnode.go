@@ -58,9 +58,13 @@ type RealNode struct {
 }
 
 // StartRealNode starts containerd (with the images), kubelet and kube-controller-manager,
-// and waits until the node is Ready. On error it stops whatever it started and restores the
+// and waits until the node is Ready. A host that lacks what it needs (RealNodeHostLacks) is
+// an error before anything starts; tests call RequireRealNodeHost first. On error it stops whatever it started and restores the
 // host.
 func (c *Cluster) StartRealNode(ctx context.Context, cfg RealNodeConfig) (n *RealNode, err error) {
+	if lacks := RealNodeHostLacks(); len(lacks) > 0 {
+		return nil, fmt.Errorf("this host cannot run a real node, it lacks %s", strings.Join(lacks, ", "))
+	}
 	for _, b := range []string{"kubelet", "kube-controller-manager"} {
 		if _, err := os.Stat(c.Bin(b)); err != nil {
 			return nil, fmt.Errorf("the real node needs %s from test/cluster/build.sh: %w", b, err)

@@ -54,12 +54,7 @@ func TestE2E(t *testing.T) {
 	defer cancel()
 	e := setUp(ctx, t)
 
-	steps := []struct {
-		name string
-		run  func(context.Context, *testing.T, *env)
-		// critical steps leave the cluster unusable for later steps when they fail.
-		critical bool
-	}{
+	runSteps(ctx, t, e, []step[*env]{
 		{"manifests apply with RBAC and policy ConfigMap", testManifests, true},
 		{"rktsched starts as its ServiceAccounts", startRktsched, true},
 		{"every node labelled", testLabels, true},
@@ -85,12 +80,7 @@ func TestE2E(t *testing.T) {
 			testPlacement(ctx, t, e, "placement-full-nodes")
 		}, false},
 		{"kube-scheduler calls the extender over HTTPS", testHTTPS, false},
-	}
-	for _, s := range steps {
-		if !t.Run(s.name, func(t *testing.T) { s.run(ctx, t, e) }) && s.critical {
-			t.Fatalf("%q failed; the later steps need it", s.name)
-		}
-	}
+	})
 }
 
 func setUp(ctx context.Context, t *testing.T) *env {

@@ -44,11 +44,7 @@ func TestPlugin(t *testing.T) {
 	if e.bin, err = cluster.SchedulerPluginBinary(ctx, e.root, os.Getenv("RKTSCHED_BIN"), t.TempDir(), os.Stderr); err != nil {
 		t.Fatal(err)
 	}
-	steps := []struct {
-		name     string
-		run      func(context.Context, *testing.T, *pluginEnv)
-		critical bool
-	}{
+	runSteps(ctx, t, e, []step[*pluginEnv]{
 		{"manifests apply", testPluginManifests, true},
 		{"rktsched-scheduler starts as its ServiceAccount", startPluginScheduler, true},
 		{"caveat pods placed without an extender", testPluginPlacement, false},
@@ -59,12 +55,7 @@ func TestPlugin(t *testing.T) {
 		{"policy edit requeues a pending pod", testPluginPolicyEdit, false},
 		{"a bad policy is refused, the last good one kept", testPluginBadPolicy, false},
 		{"beside kube-scheduler, each places its own pods", testPluginSideBySide, false},
-	}
-	for _, s := range steps {
-		if !t.Run(s.name, func(t *testing.T) { s.run(ctx, t, e) }) && s.critical {
-			t.Fatalf("%q failed; the later steps need it", s.name)
-		}
-	}
+	})
 }
 
 // testPluginManifests applies the kustomize base (namespace, policy ConfigMap) and then

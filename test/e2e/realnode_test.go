@@ -61,12 +61,12 @@ type realEnv struct {
 // leader election from inside the cluster, and kube-scheduler (a process with the shipped
 // configuration) calling the extender pods through their Service.
 func TestRealNode(t *testing.T) {
+	// A host that cannot run it skips with the reason, or fails when
+	// RKTSCHED_REQUIRE_REAL_NODE=1 (.ci/run): CI never skips the real node silently.
+	cluster.RequireRealNodeHost(t)
 	images := os.Getenv("RKTSCHED_IMAGES")
 	if images == "" {
-		t.Skip("RKTSCHED_IMAGES is not set: make e2e builds the images (make image, make e2e-images) and sets it")
-	}
-	if os.Geteuid() != 0 {
-		t.Fatal("the real node needs root (containerd, kubelet, iptables, mounts)")
+		cluster.NoRealNode(t, "RKTSCHED_IMAGES is not set: make e2e builds the images (make image, make e2e-images) and sets it")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
@@ -97,11 +97,7 @@ func TestRealNode(t *testing.T) {
 		}
 	})
 
-	steps := []struct {
-		name     string
-		run      func(context.Context, *testing.T, *realEnv)
-		critical bool
-	}{
+	runSteps(ctx, t, e, []step[*realEnv]{
 		{"shipped manifests run on the real node", testRealManifests, true},
 		{"the real node is labelled from what its kubelet reports", testRealLabels, true},
 		{"kube-scheduler calls the extender pods through their Service", testRealPlacement, true},
@@ -110,12 +106,7 @@ func TestRealNode(t *testing.T) {
 		{"extender pods deleted: their replacements stay Pending", testRealDeadlock, false},
 		{"the sidecar static pod ends the deadlock and survives its extender's death", testRealSidecar, true},
 		{"rktsched-scheduler as the shipped second-scheduler Deployment", testRealSecondScheduler, false},
-	}
-	for _, s := range steps {
-		if !t.Run(s.name, func(t *testing.T) { s.run(ctx, t, e) }) && s.critical {
-			t.Fatalf("%q failed; the later steps need it", s.name)
-		}
-	}
+	})
 }
 
 // testRealManifests: kubectl apply -k manifests/, with only the real node in the cluster and

@@ -1,7 +1,7 @@
-// Package realistic makes Nodes and Pods shaped like those of a production cluster (labels,
+// Package prodlike makes Nodes and Pods shaped like those of a production cluster (labels,
 // annotations, conditions, addresses, 20 images; probes, env, resources, owner references), for
 // benchmarks and load tests: payload sizes and decode costs are what matter there.
-package realistic
+package prodlike
 
 import (
 	"fmt"
