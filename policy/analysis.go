@@ -173,13 +173,14 @@ func (f *needSet) add(c Capability, soft bool, why string) {
 	f.byIndex[i] = Need{Capability: c, Soft: soft, Why: why}
 }
 
-// effectiveClass applies the pod's stage1 override to nodes of a runtime with stage1 flavours.
+// effectiveClass applies the pod's stage1 override to nodes of a runtime with stage1 flavours
+// (one naming no listed flavour is UnrecognisedStage1, as for nodes).
 func (a *Analysis) effectiveClass(c *Class) *Class {
 	if a.Stage1Override == "" || c.Stage1 == "" {
 		return c
 	}
-	f := c.rt.lookupFlavour(a.Stage1Override)
-	if f == "" || f == c.Stage1 {
+	f := c.rt.flavourOf(a.Stage1Override)
+	if f == c.Stage1 {
 		return c
 	}
 	return a.policy.class(c.rt, f, c.Version, c.handlers, c.SupplementalGroupsPolicy)

@@ -416,9 +416,18 @@ func TestStage1Override(t *testing.T) {
 	if got := fitsOn(verdicts(p, hostPID)); got != "docker,coreos,kvm,fly" {
 		t.Errorf("hostPID pod with a fly override fits on %q, want every node", got)
 	}
-	unknown := annotated(pod(func(s *v1.PodSpec) { s.HostPID = true }), AnnotationStage1Override, "example.com/stage1-custom")
-	if got := fitsOn(verdicts(p, unknown)); got != "docker,fly" {
-		t.Errorf("override naming no flavour: fits on %q, want the nodes' own stage1 (docker,fly)", got)
+	// An override naming no flavour is judged as the least capable one (issue 26): it lacks
+	// all that coreos, kvm and fly lack, host-pid (coreos, kvm) and port-forward (kvm) too.
+	for _, image := range []string{"example.com/stage1-custom", "stage1-KVM", "stage1-kvm-qemu"} {
+		unknown := annotated(pod(func(s *v1.PodSpec) { s.HostPID = true }), AnnotationStage1Override, image)
+		if got := fitsOn(verdicts(p, unknown)); got != "docker" {
+			t.Errorf("override %q naming no flavour: fits on %q, want docker only", image, got)
+		}
+	}
+	pf := annotated(pod(), AnnotationNeeds, "port-forward")
+	pf.Annotations[AnnotationStage1Override] = "stage1-KVM"
+	if v := verdicts(p, pf)[1]; v.Fits || v.Reason != "rkt stage1-unrecognised lacks port-forward, namespace-isolation" {
+		t.Errorf("port-forward pod with override stage1-KVM on coreos: %+v", v)
 	}
 }
 

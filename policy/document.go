@@ -8,6 +8,7 @@ import (
 	"path"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -25,6 +26,9 @@ const (
 	MaxDocumentBytes = 1 << 20
 	// UnknownRuntime names nodes that no runtime entry matches.
 	UnknownRuntime = "unknown"
+	// UnrecognisedStage1 is the flavour of a node whose stage1 image names none the policy
+	// lists: it lacks every capability some flavour lacks.
+	UnrecognisedStage1 = "unrecognised"
 	// DefaultWeight is the weight of a capability whose weight is not given.
 	DefaultWeight = 5
 )
@@ -245,7 +249,34 @@ func compile(doc *document, src []byte) (*Policy, error) {
 		}
 	}
 	p.documentClasses = len(p.Classes())
+	p.warnings = warnings(doc)
 	return p, nil
+}
+
+// KnownSchemes are the schemes kubelets report in status.nodeInfo.containerRuntimeVersion
+// for the runtimes rktsched knows of; a scheme outside them is likely a typo.
+var KnownSchemes = []string{"docker", "containerd", "cri-o", "rkt", "remote", "frakti"}
+
+// warnings are what a valid document probably does not mean: schemes no kubelet reports
+// (a typo like "rtk" sends every rkt node to unknown), or no runtime entry at all.
+func warnings(doc *document) []string {
+	var out []string
+	named := 0
+	for i, r := range doc.Runtimes {
+		if r.V.Name.V != UnknownRuntime {
+			named++
+		}
+		for j, sc := range r.V.Schemes {
+			if !slices.Contains(KnownSchemes, sc.V) {
+				out = append(out, fmt.Sprintf("line %d: runtimes[%d].schemes[%d]: %q is no scheme a kubelet reports (%s): its nodes fall to %q",
+					sc.Line, i, j, sc.V, strings.Join(KnownSchemes, ", "), UnknownRuntime))
+			}
+		}
+	}
+	if named == 0 {
+		out = append(out, fmt.Sprintf("no runtimes listed: every node is %q", UnknownRuntime))
+	}
+	return out
 }
 
 // checkGlob reports what is wrong with a path.Match pattern of names that valid checks, ""
@@ -356,6 +387,9 @@ func compileRuntime(p *Policy, field string, r pos[runtimeDoc]) (*runtime, error
 		f := field + ".stage1." + flavour
 		if errs := validation.IsValidLabelValue(flavour); len(errs) > 0 || flavour == "" {
 			return nil, fieldError(s.Line, f, "%q is not a valid label value", flavour)
+		}
+		if flavour == UnrecognisedStage1 {
+			return nil, fieldError(s.Line, f, "%q is the flavour of stage1 images no listed flavour matches; give yours another name", flavour)
 		}
 		more, err := lackSet(f+".lacks", s.V.Lacks)
 		if err != nil {

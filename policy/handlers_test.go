@@ -447,3 +447,25 @@ func TestHandlerDocument(t *testing.T) {
 		}
 	}
 }
+
+// TestWarnings: a scheme no kubelet reports, or no runtime at all, is valid but warned about
+// with its line (issue 26: rkt nodes would silently fall to unknown).
+func TestWarnings(t *testing.T) {
+	base := "apiVersion: policy.rktsched.io/v1alpha1\nkind: RuntimePolicy\ncapabilities:\n  gpu: {action: filter}\n"
+	for doc, want := range map[string]string{
+		base + "runtimes:\n- name: rkt\n  schemes: [rtk]\n": `line 7: runtimes[0].schemes[0]: "rtk" is no scheme a kubelet reports`,
+		base:                                  `no runtimes listed: every node is "unknown"`,
+		base + "runtimes:\n- name: unknown\n": `no runtimes listed`,
+	} {
+		p, err := Parse([]byte(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w := strings.Join(p.Warnings(), "\n"); !strings.Contains(w, want) {
+			t.Errorf("warnings %q, want one containing %q", w, want)
+		}
+	}
+	if w := Default().Warnings(); len(w) != 0 {
+		t.Errorf("the built-in policy warns: %q", w)
+	}
+}

@@ -46,6 +46,7 @@ type Policy struct {
 	lines            *lineIndex
 
 	documentClasses int // the first classes: those of the document itself
+	warnings        []string
 
 	classMu sync.Mutex
 	byKey   map[string]*Class
@@ -139,6 +140,10 @@ func (p *Policy) Weight(c Capability) int {
 	}
 	return p.weights[capabilityIndex[c]]
 }
+
+// Warnings are what the valid document probably does not mean, each with its line:
+// schemes no kubelet reports, no runtime entry. kubectl rktsched validate prints them.
+func (p *Policy) Warnings() []string { return p.warnings }
 
 // DocumentClasses lists the classes of the document itself, in its order: each runtime and
 // flavour as a node that reports nothing. Unlike Classes, it does not grow as nodes are met.

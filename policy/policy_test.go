@@ -109,7 +109,7 @@ func TestProfile(t *testing.T) {
 		{name: "rkt kvm", runtimeVersion: "rkt://1.29.0", stage1Image: "coreos.com/rkt/stage1-kvm:1.29.0", want: map[string]string{LabelRuntime: "rkt", LabelRuntimeVersion: "1.29.0", LabelStage1: "kvm"}},
 		{name: "rkt fly by digest", runtimeVersion: "rkt://1.29.0", stage1Image: "example.com/stage1-fly@sha256:abc", want: map[string]string{LabelRuntime: "rkt", LabelRuntimeVersion: "1.29.0", LabelStage1: "fly"}},
 		{name: "rkt coreos explicit", runtimeVersion: "rkt://1.29.0", stage1Image: "coreos.com/rkt/stage1-coreos:1.29.0", want: map[string]string{LabelRuntime: "rkt", LabelRuntimeVersion: "1.29.0", LabelStage1: "coreos"}},
-		{name: "rkt unrecognised stage1 is the default", runtimeVersion: "rkt://1.29.0", stage1Image: "example.com/stage1-custom:1", want: map[string]string{LabelRuntime: "rkt", LabelRuntimeVersion: "1.29.0", LabelStage1: "coreos"}},
+		{name: "rkt unrecognised stage1 is the least capable", runtimeVersion: "rkt://1.29.0", stage1Image: "example.com/stage1-custom:1", want: map[string]string{LabelRuntime: "rkt", LabelRuntimeVersion: "1.29.0", LabelStage1: "unrecognised"}},
 		{name: "unknown scheme", runtimeVersion: "remote://0.1", want: map[string]string{LabelRuntime: "unknown", LabelRuntimeVersion: "0.1"}},
 		{name: "Unknown version", runtimeVersion: "docker://Unknown", want: map[string]string{LabelRuntime: "docker", LabelRuntimeVersion: "Unknown"}},
 		{name: "empty", runtimeVersion: "", want: map[string]string{LabelRuntime: "unknown"}},

@@ -109,6 +109,11 @@ func (p *Policy) newClass(rt *runtime, flavour, ver, handlers string, groups Rep
 		c.Name = rt.name + " stage1-" + flavour
 		c.lacks |= rt.stage1[flavour]
 	}
+	if flavour == UnrecognisedStage1 {
+		for _, more := range rt.stage1 {
+			c.lacks |= more
+		}
+	}
 	if c.report != nil {
 		c.Handlers = c.report.offered()
 	}
@@ -204,12 +209,17 @@ func (rt *runtime) matches(scheme string, labels map[string]string) bool {
 }
 
 // flavourOf returns the stage1 flavour an image name (or bare flavour name) names:
-// "coreos.com/rkt/stage1-kvm:1.29.0" is kvm. Anything unrecognised is the default flavour.
+// "coreos.com/rkt/stage1-kvm:1.29.0" is kvm. No image is the default flavour; an image that
+// names no listed flavour ("stage1-KVM", "stage1-kvm-qemu") is UnrecognisedStage1, which
+// lacks all any flavour lacks: an unknown stage1 is never taken for a more capable one.
 func (rt *runtime) flavourOf(image string) string {
+	if image == "" {
+		return rt.defaultStage1
+	}
 	if f := rt.lookupFlavour(image); f != "" {
 		return f
 	}
-	return rt.defaultStage1
+	return UnrecognisedStage1
 }
 
 // lookupFlavour is flavourOf without the fallback: "" when the image names no flavour.

@@ -71,14 +71,19 @@ runtimes:
 		{"/usr/lib/rkt/stage1-images/stage1-kvm.aci", "kvm", "kvm"},
 		{"kvm", "kvm", "kvm"},
 		{"fly", "fly", "fly"},
-		{"coreos.com/rkt/stage1-kvm-fly:1.29.0", "coreos", "kvm-fly"},
-		{"stage1-fly-kvm", "coreos", "coreos"},
-		{"example.com/stage1-flyer:1", "coreos", "coreos"},
-		{"example.com/kvm/stage1-custom:1", "coreos", "coreos"}, // the last path element names it
-		{"example.com/stage1-kvm/x:1", "coreos", "coreos"},
-		{"stage1-", "coreos", "coreos"},
-		{"mystage1-kvm", "coreos", "coreos"},
-		{"", "coreos", "coreos"},
+		{"coreos.com/rkt/stage1-kvm-fly:1.29.0", "unrecognised", "kvm-fly"},
+		// Issue 26: what names no listed flavour is the least capable, never coreos.
+		{"stage1-fly-kvm", "unrecognised", "unrecognised"},
+		{"example.com/stage1-flyer:1", "unrecognised", "unrecognised"},
+		{"example.com/kvm/stage1-custom:1", "unrecognised", "unrecognised"}, // the last path element names it
+		{"example.com/stage1-kvm/x:1", "unrecognised", "unrecognised"},
+		{"stage1-", "unrecognised", "unrecognised"},
+		{"mystage1-kvm", "unrecognised", "unrecognised"},
+		{"stage1-KVM", "unrecognised", "unrecognised"},
+		{"stage1-kvm-qemu", "unrecognised", "unrecognised"},
+		{"stage1-kvm.aci?v=1", "unrecognised", "unrecognised"},
+		{"coreos.com/rkt/stage1-kvm/", "unrecognised", "unrecognised"},
+		{"", "coreos", "coreos"}, // no annotation: the default flavour
 	}
 	for _, doc := range []struct {
 		text   string

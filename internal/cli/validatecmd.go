@@ -79,6 +79,7 @@ func runValidate(cmd *cobra.Command, o *Options, vo *validateOptions) error {
 		for _, c := range p.DocumentClasses() {
 			v.Classes = append(v.Classes, c.Name)
 		}
+		v.Warnings = p.Warnings()
 	}
 	if err := render.Validate(o.Streams.Out, vo.output, v); err != nil {
 		return err

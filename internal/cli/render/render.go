@@ -245,6 +245,8 @@ type Validation struct {
 	// Capabilities in force and node classes of a valid policy.
 	Capabilities []string `json:"capabilities,omitempty"`
 	Classes      []string `json:"classes,omitempty"`
+	// Warnings are what a valid policy probably does not mean (policy.Policy.Warnings).
+	Warnings []string `json:"warnings,omitempty"`
 	// Error is policy.Parse's message, with the field and the line.
 	Error string `json:"error,omitempty"`
 }
@@ -261,6 +263,9 @@ func Validate(w io.Writer, format string, v *Validation) error {
 	fmt.Fprintf(w, "%s: valid, policy %s\n", v.Source, v.Digest)
 	fmt.Fprintf(w, "  capabilities (%d): %s\n", len(v.Capabilities), strings.Join(v.Capabilities, ", "))
 	_, err := fmt.Fprintf(w, "  node classes (%d): %s\n", len(v.Classes), strings.Join(v.Classes, ", "))
+	for _, warning := range v.Warnings {
+		_, err = fmt.Fprintf(w, "  warning: %s\n", warning)
+	}
 	return err
 }
 
