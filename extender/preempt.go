@@ -13,11 +13,13 @@ import (
 // pods (NodeNameToVictims) or, when nodeCacheCapable, their UIDs (NodeNameToMetaVictims); the
 // answer is always NodeNameToMetaVictims.
 //
-// Preempt is sent node names only. A node is judged from the node cache, else from the last
-// full Node a filter call carried under that name. A node known to neither is dropped when
-// there is a node cache (it is too new to have been judged; the pod's next attempt will see
-// it), and kept in standalone mode, where nothing else could ever judge it and dropping it
-// would turn preemption off.
+// Preempt is sent node names only, and judges only what it can judge from content it trusts:
+// the node cache (names mode). A node the cache has not seen is dropped (too new to have been
+// judged; the pod's next attempt will see it). In standalone mode nothing a preempt request
+// carries says what a node runs, and a node a filter call once described under that name may
+// be anyone's invention (issue 26): every node is dropped, so an extender without a node cache
+// never lets kube-scheduler evict pods for a node the pod may not run on. Run names mode for
+// preemption.
 func (s *Server) preempt(w http.ResponseWriter, r *http.Request, c *call) error {
 	if err := s.readPreemptArgs(w, r, c); err != nil {
 		return err
@@ -39,16 +41,9 @@ func (s *Server) keep(c *call, name []byte) bool {
 		np, ok = s.nodes.lookup(c.policy, name)
 	}
 	if !ok {
-		if e := s.remembered.byNodeName(name); e != nil {
-			np, ok = e.profile(c.policy), true
-		}
-	}
-	if !ok {
 		st.unknown++
-		if s.nodes != nil {
-			st.refused++
-		}
-		return s.nodes == nil
+		st.refused++
+		return false
 	}
 	if !c.pod.verdict(np.Class).fits {
 		st.refused++

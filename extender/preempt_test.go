@@ -68,11 +68,17 @@ func TestPreemptCapabilityMatrix(t *testing.T) {
 	}
 }
 
-// TestPreemptUnknownNodes: a node the extender has never seen is dropped when there is a
-// node cache (too new to be judged) and kept in standalone mode (nothing could ever judge
-// it), unless a full-Node filter call has shown it.
+// TestPreemptUnknownNodes: preempt judges only from the node cache. A node it has not seen
+// is dropped, whatever a filter call said of it; in standalone mode, where nothing trusted
+// says what a node runs, every node is dropped (issue 26, items 3 and 4: a node shown by a
+// filter call was kept, a node too large to remember was kept, and any caller could make
+// preempt keep a rkt node by describing it as docker under its name).
 func TestPreemptUnknownNodes(t *testing.T) {
 	gpu := pod("gpu", gpuPod)
+	big := node("big-labels", "rkt://1.29.0", "")
+	for i := range 160 { // node-feature-discovery's labels: over the 8 KiB remembered
+		big.Labels[fmt.Sprintf("feature.node.kubernetes.io/cpu-cpuid.feature-%03d", i)] = "true"
+	}
 	tests := []struct {
 		name       string
 		standalone bool
@@ -80,9 +86,11 @@ func TestPreemptUnknownNodes(t *testing.T) {
 		want       []string
 	}{
 		{"node cache: unknown dropped", false, nil, []string{docker}},
-		{"standalone: unknown kept", true, nil, []string{docker, "new-node", coreos}},
-		{"standalone: seen by filter, judged", true, []*v1.Node{node(coreos, "rkt://1.29.0", "")}, []string{docker, "new-node"}},
-		{"node cache: seen by filter, judged", false, []*v1.Node{node("new-node", "docker://1.12.6", "")}, []string{docker, "new-node"}},
+		{"node cache: seen by filter, still dropped", false, []*v1.Node{node("new-node", "docker://1.12.6", "")}, []string{docker}},
+		{"node cache: a caller's docker description of a cached rkt node changes nothing", false, []*v1.Node{node(coreos, "docker://1.12.6", "")}, []string{docker}},
+		{"standalone: every node dropped", true, nil, []string{}},
+		{"standalone: a caller's docker description of a rkt node", true, []*v1.Node{node(coreos, "docker://1.12.6", "")}, []string{}},
+		{"standalone: a node too large to remember", true, []*v1.Node{big}, []string{}},
 	}
 	for _, tt := range tests {
 		for _, form := range forms {
@@ -95,12 +103,8 @@ func TestPreemptUnknownNodes(t *testing.T) {
 				if tt.seen != nil {
 					decodeOK(t, serve(t, s, http.MethodPost, "filter", nodesArgs(gpu, tt.seen)), &extenderv1.ExtenderFilterResult{})
 				}
-				if tt.standalone {
-					// docker is always known here: the filter of the same cycle showed it.
-					decodeOK(t, serve(t, s, http.MethodPost, "filter", nodesArgs(gpu, []*v1.Node{node(docker, "docker://1.12.6", "")})), &extenderv1.ExtenderFilterResult{})
-				}
 				var got extenderv1.ExtenderPreemptionResult
-				decodeOK(t, serve(t, s, http.MethodPost, "preempt", form.args(gpu, []string{docker, "new-node", coreos})), &got)
+				decodeOK(t, serve(t, s, http.MethodPost, "preempt", form.args(gpu, []string{docker, "new-node", coreos, big.Name})), &got)
 				kept := []string{}
 				for n := range got.NodeNameToMetaVictims {
 					kept = append(kept, n)

@@ -216,7 +216,7 @@ func (r reference) preempt(body []byte) (*extenderv1.ExtenderPreemptionResult, e
 	a := r.policy.Analyze(args.Pod)
 	keep := func(name string) bool {
 		if r.nodes == nil {
-			return true
+			return false // standalone: nothing trusted says what the node runs
 		}
 		v := r.judgeName(a, name)
 		return v != nil && v.Fits

@@ -20,20 +20,18 @@ const (
 )
 
 // rememberedNodes remembers the nodes full-Node requests carried, so that a steady cluster
-// decodes and classifies each node's inputs once, and preempt (which is sent node names
-// only) can judge the nodes a filter call has shown.
+// decodes and classifies each node's inputs once.
 //
 // byInputs is keyed by the inputs themselves (wire.Node.AppendInputs): a hash finds the
 // entry and it is used only for the same bytes. Nothing a caller says about a node's
-// identity (name, resourceVersion) is trusted to stand for its content. byName, for preempt
-// only, holds the last inputs seen under each name.
+// identity (name, resourceVersion) is trusted to stand for its content, so nothing is
+// remembered by name.
 type rememberedNodes struct {
 	byInputs *lru.Cache[uint64, *rememberedNode]
-	byName   *lru.Cache[uint64, *rememberedNode]
 }
 
 type rememberedNode struct {
-	// key is the node's inputs as AppendInputs writes them (byInputs), or its name (byName).
+	// key is the node's inputs as AppendInputs writes them.
 	key   []byte
 	entry *nodeEntry
 }
@@ -43,11 +41,7 @@ func newRememberedNodes() *rememberedNodes {
 	if err != nil {
 		panic(err)
 	}
-	byName, err := lru.New[uint64, *rememberedNode](rememberedNodesSize)
-	if err != nil {
-		panic(err)
-	}
-	return &rememberedNodes{byInputs: byInputs, byName: byName}
+	return &rememberedNodes{byInputs: byInputs}
 }
 
 // Len is how many distinct node inputs are remembered.
@@ -56,7 +50,6 @@ func (r *rememberedNodes) Len() int { return r.byInputs.Len() }
 // reset forgets every node.
 func (r *rememberedNodes) reset() {
 	r.byInputs.Purge()
-	r.byName.Purge()
 }
 
 // profileFor returns the profile under p of a node read from a request. scratch is a buffer
@@ -78,18 +71,5 @@ func (r *rememberedNodes) profileFor(p *policy.Policy, n *wire.Node, scratch *[]
 		rn = &rememberedNode{key: bytes.Clone(key), entry: e}
 		r.byInputs.Add(h, rn)
 	}
-	hn := xxhash.Sum64(n.Name.Key)
-	if last, ok := r.byName.Peek(hn); !ok || last.entry != rn.entry || !bytes.Equal(last.key, n.Name.Key) {
-		r.byName.Add(hn, &rememberedNode{key: bytes.Clone(n.Name.Key), entry: rn.entry})
-	}
 	return rn.entry.profile(p), nil
-}
-
-// byNodeName returns the last inputs seen under the node name, nil if none.
-func (r *rememberedNodes) byNodeName(name []byte) *nodeEntry {
-	rn, ok := r.byName.Get(xxhash.Sum64(name))
-	if !ok || !bytes.Equal(rn.key, name) {
-		return nil
-	}
-	return rn.entry
 }
