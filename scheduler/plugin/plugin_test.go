@@ -201,6 +201,9 @@ func TestNodeHints(t *testing.T) {
 		{"rkt to docker, init pod", initPod, rkt, toDocker, fwk.Queue},
 		{"labeler's update after a silent runtime change", initPod, silentlyDocker, relabelled, fwk.Queue},
 		{"unrelated label on a rkt node", initPod, rkt, withLabel(rkt, "team", "a"), fwk.QueueSkip},
+		// Issue 26 item 8: the pod fitted the node's class before the change; a change of its
+		// inputs that keeps it fitting frees nothing this plugin refused.
+		{"unrelated label on a docker node the pod fitted", initPod, toDocker, withLabel(toDocker, "team", "a"), fwk.QueueSkip},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -253,6 +256,10 @@ func TestEventsToRegister(t *testing.T) {
 func TestPolicyChangeActivates(t *testing.T) {
 	initPod := withInitContainer(plainPod("init"))
 	plain := plainPod("plain")
+	// Refused by fly alone (it needs its own namespaces), before and after the edit: issue 26
+	// item 8, a policy edit activated every pod the old policy refused anywhere.
+	isolated := plainPod("isolated")
+	isolated.Spec.HostNetwork = false
 	bound := withInitContainer(plainPod("bound"))
 	bound.Spec.NodeName = "docker-1"
 	otherProfile := withInitContainer(plainPod("other"))
@@ -261,7 +268,7 @@ func TestPolicyChangeActivates(t *testing.T) {
 	client := fake.NewClientset()
 	factory := informers.NewSharedInformerFactory(client, 0)
 	indexer := factory.Core().V1().Pods().Informer().GetIndexer()
-	for _, pod := range []*v1.Pod{initPod, plain, bound, otherProfile} {
+	for _, pod := range []*v1.Pod{initPod, plain, isolated, bound, otherProfile} {
 		if err := indexer.Add(pod); err != nil {
 			t.Fatal(err)
 		}
