@@ -62,6 +62,9 @@ func (b *bench) run(ctx context.Context, o options) error {
 	if err := b.createNodes(ctx, 0, o.nodes); err != nil {
 		return err
 	}
+	if _, err := b.client.NodeV1().RuntimeClasses().Create(ctx, benchRuntimeClass, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("create RuntimeClass %s: %w", benchRuntimeClass.Name, err)
+	}
 	if err := b.startRktsched(ctx); err != nil {
 		return err
 	}

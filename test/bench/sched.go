@@ -325,7 +325,7 @@ func (b *bench) misplaced(pods []*v1.Pod, nodeOf map[string]string) int {
 	n := 0
 	for _, p := range pods {
 		class := b.classOf[nodeOf[p.Name]]
-		if class == nil || !policy.Default().Analyze(p).Verdict(class).Fits {
+		if class == nil || !policy.Default().AnalyzeWith(p, benchObjects).Verdict(class).Fits {
 			n++
 		}
 	}

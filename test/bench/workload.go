@@ -5,6 +5,7 @@ import (
 	"maps"
 
 	v1 "k8s.io/api/core/v1"
+	nodev1 "k8s.io/api/node/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -18,11 +19,24 @@ import (
 const gpusPerGPUNode = 4
 
 // benchNode is node i as its kubelet would register it: prodlike.Node (half Docker, half rkt
-// across the stage1 flavours) without what the API server assigns, and GPUs on every
-// twentieth Docker node.
+// across the stage1 flavours) without what the API server assigns, GPUs on every twentieth
+// Docker node, and one node in ten a containerd 2.1 machine whose kubelet reports runtime
+// handlers: runc and kata-qemu (i%20 == 5), or runc and runsc (i%20 == 15).
 func benchNode(i int) *v1.Node {
 	n := prodlike.Node(i)
 	n.UID, n.ResourceVersion, n.CreationTimestamp = "", "", metav1.Time{}
+	if i%10 == 5 {
+		n.Status.NodeInfo.ContainerRuntimeVersion = "containerd://2.1.4"
+		delete(n.Annotations, policy.AnnotationStage1Image)
+		yes := true
+		all := &v1.NodeRuntimeHandlerFeatures{RecursiveReadOnlyMounts: &yes, UserNamespaces: &yes}
+		second := "kata-qemu"
+		if i%20 == 15 {
+			second = "runsc"
+		}
+		n.Status.RuntimeHandlers = []v1.NodeRuntimeHandler{{Name: "", Features: all}, {Name: "runc", Features: all}, {Name: second, Features: all}}
+		n.Status.Features = &v1.NodeFeatures{SupplementalGroupsPolicy: &yes}
+	}
 	if i%40 == 0 { // even: Docker
 		gpus := *resource.NewQuantity(gpusPerGPUNode, resource.DecimalSI)
 		n.Status.Capacity[cluster.GPUResource] = gpus
@@ -33,7 +47,15 @@ func benchNode(i int) *v1.Node {
 
 // podKinds is the workload's mix, one in twenty pods of each special kind. The other pods
 // ("plain") run anywhere but on stage1-fly, which would give them the host's namespaces.
-var podKinds = []string{"init-containers", "attach", "host-pid", "gpu"}
+// "kata" pods name the RuntimeClass kata (benchRuntimeClass): the runsc nodes, which report
+// handlers but not kata-qemu, refuse them too.
+var podKinds = []string{"init-containers", "attach", "host-pid", "gpu", "kata"}
+
+// benchRuntimeClass is the RuntimeClass the kata pods name.
+var benchRuntimeClass = &nodev1.RuntimeClass{ObjectMeta: metav1.ObjectMeta{Name: "kata"}, Handler: "kata-qemu"}
+
+// benchObjects are the objects the workload's pods name, as the policy reads them.
+var benchObjects = policy.NewObjectSet(benchRuntimeClass)
 
 // kindOf is the kind of pod i: one of podKinds, or "plain".
 func kindOf(i int) string {
@@ -61,6 +83,8 @@ func benchPod(i int) *v1.Pod {
 		app.Stdin, app.TTY = true, true
 	case "host-pid":
 		p.Spec.HostPID = true
+	case "kata":
+		p.Spec.RuntimeClassName = &benchRuntimeClass.Name
 	case "gpu":
 		one := resource.MustParse("1")
 		app.Resources.Requests = maps.Clone(app.Resources.Requests) // shared with the sidecar
@@ -74,10 +98,19 @@ func benchPod(i int) *v1.Pod {
 // hardNeedsAsAffinity is a copy of pod that asks, by a required node affinity, for the
 // capability label of every need that filters under p: the nodes rktsched would refuse, refused
 // by kube-scheduler's NodeAffinity plugin instead.
+//
+// A pod naming a RuntimeClass also needs its handler where nodes report handlers: in this
+// workload the nodes that report handlers without kata-qemu are those offering runsc, so the
+// kata pods ask for nodes without the handler.rktsched.io/runsc label (the capability labels
+// say what a node offers the default handler, not the pod's).
 func hardNeedsAsAffinity(p *policy.Policy, pod *v1.Pod) *v1.Pod {
 	out := pod.DeepCopy()
 	var exprs []v1.NodeSelectorRequirement
-	for _, n := range p.Analyze(pod).Needs {
+	for _, n := range p.AnalyzeWith(pod, benchObjects).Needs {
+		if n.Capability == policy.RuntimeHandler {
+			exprs = append(exprs, v1.NodeSelectorRequirement{Key: policy.HandlerLabel("runsc"), Operator: v1.NodeSelectorOpDoesNotExist})
+			continue
+		}
 		if !n.Soft && p.Action(n.Capability) == policy.ActionFilter {
 			exprs = append(exprs, v1.NodeSelectorRequirement{Key: policy.CapabilityLabel(n.Capability), Operator: v1.NodeSelectorOpIn, Values: []string{"true"}})
 		}
