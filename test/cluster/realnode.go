@@ -274,3 +274,16 @@ func isDir(path string) bool {
 	st, err := os.Stat(path)
 	return err == nil && st.IsDir()
 }
+
+// StartClaimController runs kube-controller-manager with only the resourceclaim controller,
+// which makes a pod's ResourceClaims from its ResourceClaimTemplates, as on any cluster; no
+// other controller touches the fake nodes or their pods.
+func (c *Cluster) StartClaimController(dir string) (*Process, error) {
+	return c.StartProcess("kube-controller-manager", c.Bin("kube-controller-manager"),
+		"--kubeconfig="+c.Kubeconfig,
+		"--controllers=resourceclaim-controller",
+		"--leader-elect=false",
+		"--bind-address=127.0.0.1", "--secure-port="+strconv.Itoa(FreePort()),
+		"--cert-dir="+filepath.Join(dir, "kcm-pki"),
+	)
+}

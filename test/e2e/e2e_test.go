@@ -64,6 +64,9 @@ func TestE2E(t *testing.T) {
 		{"runtime handlers: placement and reasons", func(ctx context.Context, t *testing.T, e *env) {
 			testHandlers(ctx, t, e, v1.DefaultSchedulerName)
 		}, false},
+		{"DRA: a GPU claim is allocated on a node whose runtime can use it", func(ctx context.Context, t *testing.T, e *env) {
+			testDRA(ctx, t, e, v1.DefaultSchedulerName)
+		}, false},
 		{"policy edit changes labels and placement", testPolicyEdit, false},
 		{"kubectl rktsched explains Pending pods and previews a policy edit", testCLI, false},
 		{"bad policy documents are refused", testBadPolicies, false},

@@ -52,6 +52,9 @@ func TestPlugin(t *testing.T) {
 			testHandlers(ctx, t, e.env, secondScheduler)
 		}, false},
 		{"a RuntimeClass created after its pod requeues it", testRuntimeClassLate, false},
+		{"DRA: rktsched-scheduler allocates a GPU claim only where the runtime can use it", func(ctx context.Context, t *testing.T, e *pluginEnv) {
+			testDRA(ctx, t, e.env, secondScheduler)
+		}, false},
 		{"policy edit requeues a pending pod", testPluginPolicyEdit, false},
 		{"a bad policy is refused, the last good one kept", testPluginBadPolicy, false},
 		{"beside kube-scheduler, each places its own pods", testPluginSideBySide, false},
