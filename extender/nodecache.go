@@ -3,7 +3,6 @@ package extender
 import (
 	"context"
 	"sync"
-	"sync/atomic"
 
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -23,30 +22,13 @@ type objectSource interface {
 	Generation() int64
 }
 
-// nodeEntry is what the policy reads of a node (policy.NodeInputs), and its profile under the
-// last policy that asked. When the inputs change, the entry is replaced, not changed.
-//
-// It is also all the node informer stores of a Node: ObjectMeta, which lets the informer key
-// it, holds only the name and the resourceVersion.
+// nodeEntry is all the node informer stores of a Node: ObjectMeta, which lets the informer
+// key it, holds only the name and the resourceVersion; the policy's inputs and the node's
+// profile are a policy.Profiled, shared with the entry of the previous version of the Node
+// when its inputs did not change.
 type nodeEntry struct {
 	metav1.ObjectMeta
-	inputs     policy.NodeInputs
-	classified atomic.Pointer[classified]
-}
-
-type classified struct {
-	policy  *policy.Policy
-	profile policy.NodeProfile
-}
-
-// profile returns the node's profile under p, classifying it once per policy.
-func (e *nodeEntry) profile(p *policy.Policy) policy.NodeProfile {
-	if c := e.classified.Load(); c != nil && c.policy == p {
-		return c.profile
-	}
-	np := p.ProfileOf(e.inputs)
-	e.classified.Store(&classified{policy: p, profile: np})
-	return np
+	*policy.Profiled
 }
 
 // NodeCache keeps, for every Node of the cluster, what the policy reads of it, fed by a Node
@@ -124,7 +106,7 @@ func (c *NodeCache) lookup(p *policy.Policy, name []byte) (policy.NodeProfile, b
 	if e == nil {
 		return policy.NodeProfile{}, false
 	}
-	return e.profile(p), true
+	return e.Profile(p), true
 }
 
 // classifyAll computes every node's profile under p ahead of the requests that need it.
@@ -132,7 +114,7 @@ func (c *NodeCache) classifyAll(p *policy.Policy) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	for _, e := range c.nodes {
-		e.profile(p)
+		e.Profile(p)
 	}
 }
 
@@ -144,15 +126,15 @@ func (c *NodeCache) transform(obj any) (any, error) {
 	if !ok {
 		return obj, nil // already an entry (transforms must be idempotent), or a tombstone
 	}
-	e := &nodeEntry{inputs: policy.InputsOf(n)}
-	e.Name, e.ResourceVersion = n.Name, n.ResourceVersion
 	c.mu.RLock()
-	old := c.nodes[e.Name]
+	old := c.nodes[n.Name]
 	c.mu.RUnlock()
-	if old != nil && old.inputs.Equal(e.inputs) {
-		e.inputs = old.inputs
-		e.classified.Store(old.classified.Load())
+	var last *policy.Profiled
+	if old != nil {
+		last = old.Profiled
 	}
+	e := &nodeEntry{Profiled: policy.Carry(last, policy.InputsOf(n))}
+	e.Name, e.ResourceVersion = n.Name, n.ResourceVersion
 	return e, nil
 }
 

@@ -65,7 +65,7 @@ func TestNamesModeUsesTheInformerCache(t *testing.T) {
 	if !ok {
 		t.Fatalf("the informer stores a %T, want *nodeEntry", obj)
 	}
-	if in := e.inputs; in.RuntimeVersion != "rkt://1.29.0" || in.Labels[policy.LabelRuntime] != "" || in.Labels[v1.LabelTopologyZone] == "" || len(e.Labels) != 0 {
+	if in := e.Inputs(); in.RuntimeVersion != "rkt://1.29.0" || in.Labels[policy.LabelRuntime] != "" || in.Labels[v1.LabelTopologyZone] == "" || len(e.Labels) != 0 {
 		t.Errorf("stored entry: runtime %q, labels %v, meta labels %v: want the runtime, others' labels kept, rktsched's dropped, once", in.RuntimeVersion, in.Labels, e.Labels)
 	}
 	if e != nodes.nodes["big"] {
@@ -124,10 +124,10 @@ func TestNodeCacheKeepsProfilesAcrossHeartbeats(t *testing.T) {
 	if kept.ResourceVersion != "3" {
 		t.Errorf("entry at resourceVersion %q, want 3", kept.ResourceVersion)
 	}
-	if kept.classified.Load() != e.classified.Load() {
+	if kept.Profiled != e.Profiled {
 		t.Errorf("a heartbeat or a label of rktsched's dropped the node's profile; want it kept")
 	}
-	if reflect.ValueOf(kept.inputs.Labels).UnsafePointer() != reflect.ValueOf(e.inputs.Labels).UnsafePointer() {
+	if reflect.ValueOf(kept.Inputs().Labels).UnsafePointer() != reflect.ValueOf(e.Inputs().Labels).UnsafePointer() {
 		t.Errorf("unchanged labels are kept twice; want the previous entry's map shared")
 	}
 	changed := node(coreos, "rkt://1.29.0", "coreos.com/rkt/stage1-fly:1.29.0")

@@ -33,7 +33,7 @@ type rememberedNodes struct {
 type rememberedNode struct {
 	// key is the node's inputs as AppendInputs writes them.
 	key   []byte
-	entry *nodeEntry
+	entry *policy.Profiled
 }
 
 func newRememberedNodes() *rememberedNodes {
@@ -64,12 +64,12 @@ func (r *rememberedNodes) profileFor(p *policy.Policy, n *wire.Node, scratch *[]
 		if err != nil {
 			return policy.NodeProfile{}, err
 		}
-		e := &nodeEntry{inputs: parts.Inputs()}
+		e := policy.NewProfiled(parts.Inputs())
 		if len(key) > maxRememberedInputBytes {
-			return e.profile(p), nil
+			return e.Profile(p), nil
 		}
 		rn = &rememberedNode{key: bytes.Clone(key), entry: e}
 		r.byInputs.Add(h, rn)
 	}
-	return rn.entry.profile(p), nil
+	return rn.entry.Profile(p), nil
 }

@@ -18,10 +18,8 @@ type nodeClasses struct {
 }
 
 type nodeClass struct {
-	node   *v1.Node
-	inputs policy.NodeInputs
-	policy *policy.Policy
-	class  *policy.Class
+	node *v1.Node
+	*policy.Profiled
 }
 
 func newNodeClasses() *nodeClasses { return &nodeClasses{} }
@@ -29,28 +27,16 @@ func newNodeClasses() *nodeClasses { return &nodeClasses{} }
 // classOf returns node's class under p.
 func (n *nodeClasses) classOf(p *policy.Policy, node *v1.Node) *policy.Class {
 	v, ok := n.m.Load(node.Name)
-	if !ok {
-		return n.store(p, node, policy.InputsOf(node))
+	if ok && v.(*nodeClass).node == node {
+		return v.(*nodeClass).Profile(p).Class
 	}
-	e := v.(*nodeClass)
-	if e.node == node {
-		if e.policy == p {
-			return e.class
-		}
-		return n.store(p, node, e.inputs)
+	var last *policy.Profiled
+	if ok {
+		last = v.(*nodeClass).Profiled
 	}
-	in := policy.InputsOf(node)
-	if e.policy == p && e.inputs.Equal(in) {
-		n.m.Store(node.Name, &nodeClass{node: node, inputs: in, policy: p, class: e.class})
-		return e.class
-	}
-	return n.store(p, node, in)
-}
-
-func (n *nodeClasses) store(p *policy.Policy, node *v1.Node, in policy.NodeInputs) *policy.Class {
-	c := p.ProfileOf(in).Class
-	n.m.Store(node.Name, &nodeClass{node: node, inputs: in, policy: p, class: c})
-	return c
+	e := &nodeClass{node: node, Profiled: policy.Carry(last, policy.InputsOf(node))}
+	n.m.Store(node.Name, e)
+	return e.Profile(p).Class
 }
 
 // forget drops a deleted node's entry.

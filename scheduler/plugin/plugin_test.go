@@ -138,11 +138,11 @@ func TestNodeClassCache(t *testing.T) {
 	heartbeat := n.DeepCopy()
 	heartbeat.ResourceVersion = "2"
 	heartbeat.Labels[policy.LabelRuntime] = "rkt" // the labeler's own: not an input
-	if got := nc.classOf(p, heartbeat); got != e1.(*nodeClass).class {
+	if got := nc.classOf(p, heartbeat); got != e1.(*nodeClass).Profile(p).Class {
 		t.Errorf("after a heartbeat: class %v, want the one cached", got)
 	}
-	if e3, _ := nc.m.Load("n"); e3.(*nodeClass).node != heartbeat {
-		t.Error("the entry does not follow the new Node object")
+	if e3, _ := nc.m.Load("n"); e3.(*nodeClass).node != heartbeat || e3.(*nodeClass).Profiled != e1.(*nodeClass).Profiled {
+		t.Error("the entry does not follow the new Node object, or did not keep the inputs and profile")
 	}
 	updated := n.DeepCopy()
 	updated.Annotations = map[string]string{policy.AnnotationStage1Image: "coreos.com/rkt/stage1-fly:1.29.0"}
