@@ -137,9 +137,7 @@ func (p *Policy) AnalyzeWith(pod *v1.Pod, objs Objects) *Analysis {
 	if len(a.Unknown) > 0 {
 		refusals = append(refusals, fmt.Sprintf("pod annotation %s names unknown capabilities: %s", AnnotationNeeds, strings.Join(a.Unknown, ", ")))
 	}
-	for _, o := range a.MissingObjects {
-		refusals = append(refusals, o)
-	}
+	refusals = append(refusals, a.MissingObjects...)
 	a.refusal = strings.Join(refusals, "; ")
 	classes := p.Classes()
 	a.verdicts = make([]Verdict, len(classes))
@@ -291,14 +289,6 @@ func (a *Analysis) reason(gaps []Gap) string {
 		}
 	}
 	return b.String()
-}
-
-func joinCapabilities(cs []Capability) string {
-	names := make([]string, len(cs))
-	for i, c := range cs {
-		names[i] = string(c)
-	}
-	return strings.Join(names, ", ")
 }
 
 // Why forms. A need points at the field of the pod that shows it, as a path from the object:

@@ -122,7 +122,8 @@ func TestServe(t *testing.T) {
 		t.Errorf("Serve after its context ended = %v, want nil", err)
 	}
 	client.CloseIdleConnections()
-	if _, err := client.Get(url); err == nil {
+	if resp, err := client.Get(url); err == nil {
+		resp.Body.Close()
 		t.Error("still serving after Serve returned")
 	}
 }

@@ -70,11 +70,3 @@ var HandlerExpectations = map[string]Expectation{
 	// supplementalGroupsPolicy Strict: status.features of containerd 2.1 only.
 	"groups-strict": {Nodes: containerd21},
 }
-
-// expected is the pod's entry in Expectations or HandlerExpectations.
-func expected(pod string) Expectation {
-	if want, ok := Expectations[pod]; ok {
-		return want
-	}
-	return HandlerExpectations[pod]
-}

@@ -153,3 +153,11 @@ func testRuntimeClassLate(ctx context.Context, t *testing.T, e *pluginEnv) {
 	}
 	t.Logf("placed on %s %v after its RuntimeClass was created", node, time.Since(start).Round(time.Millisecond))
 }
+
+// expected is the pod's entry in Expectations or HandlerExpectations.
+func expected(pod string) Expectation {
+	if want, ok := Expectations[pod]; ok {
+		return want
+	}
+	return HandlerExpectations[pod]
+}
