@@ -30,7 +30,7 @@ func BenchmarkAnalyze(b *testing.B) {
 	}
 }
 
-func BenchmarkClassify(b *testing.B) {
+func BenchmarkProfileOf(b *testing.B) {
 	p := Default()
 	labels := map[string]string{"kubernetes.io/hostname": "n1"}
 	b.ReportAllocs()

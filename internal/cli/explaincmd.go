@@ -116,7 +116,7 @@ func runExplain(cmd *cobra.Command, o *Options, eo *explainOptions, args []strin
 	in := explain.Input{Policy: p.Policy, Document: p.Document, Nodes: dump.Nodes, Objects: dump.Objects}
 	var classified *explain.Classified
 	if dump.Nodes != nil {
-		classified = explain.Classify(p.Policy, dump.Nodes)
+		classified = explain.GroupByClass(p.Policy, dump.Nodes)
 	}
 	answers := make([]*explain.Explanation, len(subjects))
 	fitsAll := true

@@ -41,7 +41,7 @@ func FuzzExplainFile(f *testing.F) {
 	}
 	p := policy.Default()
 	in := explain.Input{Policy: p, Document: policy.DefaultDocument(), Nodes: dump.Nodes, Objects: dump.Objects}
-	classified := explain.Classify(p, dump.Nodes)
+	classified := explain.GroupByClass(p, dump.Nodes)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		subjects, _, err := load.Subjects(data, "fuzz.yaml", "default")
 		if err != nil {

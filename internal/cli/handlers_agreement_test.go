@@ -25,7 +25,8 @@ import (
 // TestExplainAgreesWithExtenderOnHandlers is TestExplainAgreesWithExtender for today's
 // runtimes: nodes reporting runtime handlers and features (and one declaring them by
 // annotation), RuntimeClasses, and the handler pods with variants naming each RuntimeClass,
-// one that does not exist, and none. The extender reads the RuntimeClasses from its informers
+// one that does not exist, and none; and DRA pods whose templates request a GPU class,
+// another class, or do not exist. The extender reads the RuntimeClasses from its informers
 // (a fake API server), explain from the dump; nodes reach the extender in full, as
 // kube-scheduler sends them with nodeCacheCapable: false.
 func TestExplainAgreesWithExtenderOnHandlers(t *testing.T) {
@@ -40,6 +41,12 @@ func TestExplainAgreesWithExtenderOnHandlers(t *testing.T) {
 	}
 	for _, rc := range dump.Objects.RuntimeClasses {
 		objs = append(objs, rc)
+	}
+	for _, dc := range dump.Objects.DeviceClasses {
+		objs = append(objs, dc)
+	}
+	for _, tmpl := range dump.Objects.ResourceClaimTemplates {
+		objs = append(objs, tmpl)
 	}
 	srv := newHandlerExtender(t, policy.Default(), objs...)
 
@@ -58,6 +65,16 @@ func TestExplainAgreesWithExtenderOnHandlers(t *testing.T) {
 			p := pod.DeepCopy()
 			p.Name += "-" + rc
 			p.Spec.RuntimeClassName = ptr.To(rc)
+			pods = append(pods, p)
+		}
+	}
+	// DRA: a GPU template, a template of another device, one that does not exist.
+	for _, tmpl := range []string{"one-gpu", "nic", "gone"} {
+		for _, rc := range []string{"", "kata", "gvisor"} {
+			p := pods[0].DeepCopy()
+			p.Name = "dra-" + tmpl + "-" + rc
+			p.Spec.RuntimeClassName = ptr.To(rc)
+			p.Spec.ResourceClaims = []v1.PodResourceClaim{{Name: "dev", ResourceClaimTemplateName: ptr.To(tmpl)}}
 			pods = append(pods, p)
 		}
 	}

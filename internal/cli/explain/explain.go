@@ -119,8 +119,8 @@ type Classified struct {
 	names   map[*policy.Class][]string // the same, by name
 }
 
-// Classify groups nodes by the class p gives them.
-func Classify(p *policy.Policy, nodes []*v1.Node) *Classified {
+// GroupByClass groups nodes by the class p gives them.
+func GroupByClass(p *policy.Policy, nodes []*v1.Node) *Classified {
 	c := &Classified{nodes: map[*policy.Class][]*v1.Node{}, names: map[*policy.Class][]string{}}
 	for _, n := range nodes {
 		cl := p.Profile(n).Class
@@ -161,7 +161,7 @@ func (c *Classified) selected(cl *policy.Class, sel *nodeselect.Selector) (in, o
 func Explain(pod *v1.Pod, ref, kind string, in Input) *Explanation {
 	var classified *Classified
 	if in.Nodes != nil {
-		classified = Classify(in.Policy, in.Nodes)
+		classified = GroupByClass(in.Policy, in.Nodes)
 	}
 	return ExplainClassified(pod, ref, kind, in, classified)
 }
