@@ -20,6 +20,7 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
+	"k8s.io/utils/ptr"
 
 	"github.com/rktsched/rktsched/internal/prodlike"
 )
@@ -36,8 +37,12 @@ func BenchmarkFloor(b *testing.B) {
 	benchVerbs(b, func(*testing.B, []*v1.Node) http.Handler { return floor{} })
 }
 
+// claimFilter is filter for a pod with a DRA claim: its ResourceClaimTemplate read from the
+// extender's informers (a GPU need: the rkt nodes are refused).
+const claimFilter = "filter-claim"
+
 func benchVerbs(b *testing.B, handler func(*testing.B, []*v1.Node) http.Handler) {
-	for _, verb := range allVerbs {
+	for _, verb := range append(allVerbs[:len(allVerbs):len(allVerbs)], claimFilter) {
 		for _, mode := range []string{"names", "nodes"} {
 			for _, n := range benchSizes {
 				b.Run(fmt.Sprintf("%s/%s/%d", verb, mode, n), func(b *testing.B) {
@@ -60,6 +65,9 @@ func benchVerbs(b *testing.B, handler func(*testing.B, []*v1.Node) http.Handler)
 }
 
 func serveBench(h http.Handler, verb string, body []byte) *httptest.ResponseRecorder {
+	if verb == claimFilter {
+		verb = "filter"
+	}
 	req := httptest.NewRequest(http.MethodPost, "/"+verb, bytes.NewReader(body))
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
@@ -136,6 +144,11 @@ func benchBody(verb, mode string, n int) []byte {
 	}
 	nodes := benchNodes(n)
 	p := prodlike.Pod("incoming", 0)
+	if verb == claimFilter {
+		p.Namespace = "default"
+		p.Spec.ResourceClaims = []v1.PodResourceClaim{{Name: "gpu", ResourceClaimTemplateName: ptr.To("one-gpu")}}
+		p.Spec.Containers[0].Resources.Claims = []v1.ResourceClaim{{Name: "gpu"}}
+	}
 	var body []byte
 	switch {
 	case verb != "preempt" && mode == "names":
