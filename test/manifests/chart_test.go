@@ -3,6 +3,7 @@ package manifests
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -12,15 +13,19 @@ import (
 	"github.com/rktsched/rktsched/policy"
 )
 
-// Value sets the chart is linted and rendered with: the defaults, and every optional part on.
+// Value sets the chart is linted and rendered with (and, in the e2e, server-dry-run): the
+// defaults, every optional part on, and each other way in.
 var chartValueSets = map[string][]string{
 	"defaults": nil,
 	"everything on": {
 		"networkPolicy.enabled=true", "networkPolicy.schedulerIPBlocks={10.0.0.0/24}",
 		"monitoring.podMonitor.enabled=true", "monitoring.serviceMonitor.enabled=true",
 		"image.digest=sha256:" + strings.Repeat("a", 64),
+		"scheduler.enabled=true", "scheduler.image.digest=sha256:" + strings.Repeat("b", 64),
 	},
-	"sidecar": {"extender.mode=sidecar"},
+	"sidecar":          {"extender.mode=sidecar"},
+	"second scheduler": {"scheduler.enabled=true"},
+	"scheduler alone":  {"scheduler.enabled=true", "extender.enabled=false", "labeler.enabled=false"},
 }
 
 func TestChartLint(t *testing.T) {
@@ -49,6 +54,12 @@ func TestChartSchemaRefuses(t *testing.T) {
 		"labeler.extraArgs={verbose}",
 		"networkPolicy.schedulerIPBlocks={10.0.0.1}",
 		"policy=hello",
+		"scheduler.enabled=yes",
+		"scheduler.image.digest=latest",
+		"scheduler.image.repository=",
+		"scheduler.extraArgs={v=4}",
+		"scheduler.replicas=-1",
+		"scheduler.schedulerName=other",
 	} {
 		t.Run(set, func(t *testing.T) {
 			out, err := runHelm(t, "template", "rktsched", chartDir, "--set", set)
@@ -95,9 +106,151 @@ func TestChartDefaultPolicy(t *testing.T) {
 // same RBAC rules and bindings and runs with the same commands and arguments.
 func TestChartMatchesManifests(t *testing.T) {
 	chart := byKey(render(t))
-	shipped := byKey(shippedManifests(t, filepath.Join(repoRoot, "manifests")))
+	shipped := shippedManifests(t, filepath.Join(repoRoot, "manifests"))
+	if compared := compareWithManifests(t, chart, shipped, false); compared < 12 {
+		t.Errorf("compared %d objects, want at least the 12 RBAC objects and Deployments", compared)
+	}
+	ext := podSpec(chart["Deployment/rktsched-extender"])
+	if tsc, _ := ext["topologySpreadConstraints"].([]any); len(tsc) == 0 {
+		t.Error("the extender Deployment has no topologySpreadConstraints")
+	}
+	for _, key := range []string{"Deployment/rktsched-scheduler", "ConfigMap/rktsched-scheduler-config", "ServiceAccount/rktsched-scheduler", "ClusterRoleBinding/rktsched-scheduler-as-kube-scheduler"} {
+		if _, ok := chart[key]; ok {
+			t.Errorf("defaults render %s: scheduler.enabled is false by default", key)
+		}
+	}
+}
+
+// TestChartSecondScheduler: with scheduler.enabled, the chart installs what
+// manifests/second-scheduler does: the same RBAC in the same namespaces, the Deployment's
+// command, arguments, probes and config mount, and the same KubeSchedulerConfiguration.
+func TestChartSecondScheduler(t *testing.T) {
+	chart := byKey(render(t, "scheduler.enabled=true"))
+	dir := filepath.Join(repoRoot, "manifests", "second-scheduler")
+	// rbac.yaml (ServiceAccount, 2 ClusterRoleBindings, Role, 2 RoleBindings), deployment.yaml.
+	if compared := compareWithManifests(t, chart, shippedManifests(t, dir), true); compared != 7 {
+		t.Errorf("compared %d objects, want manifests/second-scheduler's 7 (RBAC and the Deployment)", compared)
+	}
+
+	want := podSpec(byKey(shippedManifests(t, dir))["Deployment/rktsched-scheduler"])
+	got := podSpec(chart["Deployment/rktsched-scheduler"])
+	if diff := cmp.Diff(want["volumes"], got["volumes"]); diff != "" {
+		t.Errorf("volumes differ (-manifests/second-scheduler +chart):\n%s", diff)
+	}
+	wantC := want["containers"].([]any)[0].(map[string]any)
+	gotC := got["containers"].([]any)[0].(map[string]any)
+	for _, field := range []string{"ports", "livenessProbe", "readinessProbe", "volumeMounts", "resources", "securityContext", "imagePullPolicy"} {
+		if diff := cmp.Diff(wantC[field], gotC[field]); diff != "" {
+			t.Errorf("container %s differs (-manifests/second-scheduler +chart):\n%s", field, diff)
+		}
+	}
+	// kustomization.yaml sets the tag (images: newTag) the chart defaults to.
+	if gotC["image"] != "rktsched.io/rktsched-scheduler:latest" {
+		t.Errorf("image = %v, want rktsched.io/rktsched-scheduler:latest (what manifests/second-scheduler and make image-scheduler use)", gotC["image"])
+	}
+
+	// The configuration: kustomize generates the ConfigMap from the file, the chart from a template.
+	data, err := os.ReadFile(filepath.Join(dir, "rktsched-scheduler-config.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wantCfg, gotCfg map[string]any
+	if err := sigsyaml.UnmarshalStrict(data, &wantCfg); err != nil {
+		t.Fatal(err)
+	}
+	cm, ok := chart["ConfigMap/rktsched-scheduler-config"]
+	if !ok {
+		t.Fatal("the chart renders no ConfigMap rktsched-scheduler-config")
+	}
+	// The key is the file name, which --config names under the mount path.
+	text, _ := cm["data"].(map[string]any)["rktsched-scheduler-config.yaml"].(string)
+	if err := sigsyaml.UnmarshalStrict([]byte(text), &gotCfg); err != nil {
+		t.Fatalf("ConfigMap rktsched-scheduler-config key rktsched-scheduler-config.yaml: %v\n%s", err, text)
+	}
+	if diff := cmp.Diff(wantCfg, gotCfg); diff != "" {
+		t.Errorf("KubeSchedulerConfiguration differs (-manifests/second-scheduler +chart):\n%s", diff)
+	}
+}
+
+// TestChartSchedulerNamespace: installed in another namespace, the scheduler's Lease, policy
+// ConfigMap, ServiceAccount and Role follow the release there; only the authentication
+// reader's RoleBinding stays in kube-system.
+func TestChartSchedulerNamespace(t *testing.T) {
+	const ns = "sched-elsewhere"
+	chart := byKey(renderIn(t, ns, "scheduler.enabled=true"))
+	text, _ := chart["ConfigMap/rktsched-scheduler-config"]["data"].(map[string]any)["rktsched-scheduler-config.yaml"].(string)
+	var cfg struct {
+		LeaderElection map[string]any `json:"leaderElection"`
+		Profiles       []struct {
+			PluginConfig []struct {
+				Args map[string]any `json:"args"`
+			} `json:"pluginConfig"`
+		} `json:"profiles"`
+	}
+	if err := sigsyaml.Unmarshal([]byte(text), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.LeaderElection["resourceNamespace"]; got != ns {
+		t.Errorf("Lease namespace %v, want %s", got, ns)
+	}
+	if len(cfg.Profiles) != 1 || len(cfg.Profiles[0].PluginConfig) != 1 {
+		t.Fatalf("profiles %+v, want one with the Rktsched args", cfg.Profiles)
+	}
+	if got := cfg.Profiles[0].PluginConfig[0].Args["policyConfigMapNamespace"]; got != ns {
+		t.Errorf("policyConfigMapNamespace %v, want %s", got, ns)
+	}
+	for key, wantNS := range map[string]string{
+		"ServiceAccount/rktsched-scheduler":                                        ns,
+		"Role/rktsched-scheduler":                                                  ns,
+		"RoleBinding/rktsched-scheduler":                                           ns,
+		"Deployment/rktsched-scheduler":                                            ns,
+		"RoleBinding/rktsched-scheduler-extension-apiserver-authentication-reader": "kube-system",
+	} {
+		if got := namespace(chart[key]); got != wantNS {
+			t.Errorf("%s in namespace %q, want %q", key, got, wantNS)
+		}
+	}
+	for _, key := range []string{"ClusterRoleBinding/rktsched-scheduler-as-kube-scheduler", "RoleBinding/rktsched-scheduler-extension-apiserver-authentication-reader"} {
+		subjects, _ := chart[key]["subjects"].([]any)
+		if len(subjects) != 1 || subjects[0].(map[string]any)["namespace"] != ns {
+			t.Errorf("%s subjects %v, want the ServiceAccount in %s", key, subjects, ns)
+		}
+	}
+}
+
+// TestChartSchedulerAlone: the second scheduler without the extender and the labeler is the
+// scheduler, its RBAC and the policy ConfigMap it reads, and nothing else.
+func TestChartSchedulerAlone(t *testing.T) {
+	var got []string
+	for _, o := range render(t, chartValueSets["scheduler alone"]...) {
+		got = append(got, o.key())
+	}
+	slices.Sort(got)
+	want := []string{
+		"ClusterRoleBinding/rktsched-scheduler-as-kube-scheduler",
+		"ClusterRoleBinding/rktsched-scheduler-as-volume-scheduler",
+		"ConfigMap/rktsched-policy",
+		"ConfigMap/rktsched-scheduler-config",
+		"Deployment/rktsched-scheduler",
+		"Role/rktsched-scheduler",
+		"RoleBinding/rktsched-scheduler",
+		"RoleBinding/rktsched-scheduler-extension-apiserver-authentication-reader",
+		"ServiceAccount/rktsched-scheduler",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("objects (-want +got):\n%s", diff)
+	}
+}
+
+// compareWithManifests compares the chart's objects with the ones manifests/ (or a directory
+// of it) ships: RBAC rules and bindings, and each Deployment's commands, arguments, pod
+// securityContext and priority; with namespaces, also each object's namespace (the
+// kustomize base sets it in kustomization.yaml, second-scheduler in every file). It returns
+// how many objects it compared.
+func compareWithManifests(t *testing.T, chart map[string]object, shipped []object, namespaces bool) int {
+	t.Helper()
 	compared := 0
-	for key, want := range shipped {
+	for key, want := range byKey(shipped) {
 		got, ok := chart[key]
 		kind := want.kind()
 		switch kind {
@@ -110,6 +263,9 @@ func TestChartMatchesManifests(t *testing.T) {
 			continue
 		}
 		compared++
+		if namespaces && namespace(want) != namespace(got) {
+			t.Errorf("%s in namespace %q, manifests/ has %q", key, namespace(got), namespace(want))
+		}
 		switch kind {
 		case "ClusterRole", "Role":
 			if diff := cmp.Diff(want["rules"], got["rules"]); diff != "" {
@@ -129,18 +285,15 @@ func TestChartMatchesManifests(t *testing.T) {
 			if spec["priorityClassName"] != "system-cluster-critical" {
 				t.Errorf("%s priorityClassName = %v, want system-cluster-critical", key, spec["priorityClassName"])
 			}
+			if spec["serviceAccountName"] != podSpec(want)["serviceAccountName"] {
+				t.Errorf("%s serviceAccountName = %v, manifests/ has %v", key, spec["serviceAccountName"], podSpec(want)["serviceAccountName"])
+			}
 			if diff := cmp.Diff(podSpec(want)["securityContext"], spec["securityContext"]); diff != "" {
 				t.Errorf("%s pod securityContext differs (-manifests +chart):\n%s", key, diff)
 			}
 		}
 	}
-	if compared < 12 {
-		t.Errorf("compared %d objects, want at least the 12 RBAC objects and Deployments", compared)
-	}
-	ext := podSpec(chart["Deployment/rktsched-extender"])
-	if tsc, _ := ext["topologySpreadConstraints"].([]any); len(tsc) == 0 {
-		t.Error("the extender Deployment has no topologySpreadConstraints")
-	}
+	return compared
 }
 
 // TestChartSidecarMode: no extender Deployment, Service or PDB, and kube-scheduler's user
@@ -179,7 +332,7 @@ func TestChartSidecarMode(t *testing.T) {
 func TestChartOptionalParts(t *testing.T) {
 	off := byKey(render(t))
 	on := byKey(render(t, chartValueSets["everything on"]...))
-	for _, key := range []string{"NetworkPolicy/rktsched-extender", "PodMonitor/rktsched", "ServiceMonitor/rktsched-extender"} {
+	for _, key := range []string{"NetworkPolicy/rktsched-extender", "PodMonitor/rktsched", "ServiceMonitor/rktsched-extender", "Deployment/rktsched-scheduler"} {
 		if _, ok := off[key]; ok {
 			t.Errorf("defaults render %s", key)
 		}
@@ -208,6 +361,16 @@ func TestChartOptionalParts(t *testing.T) {
 			t.Errorf("%s default image = %v, want rktsched.io/rktsched:latest (what manifests/ and make image use)", d, image)
 		}
 	}
+	image := podSpec(on["Deployment/rktsched-scheduler"])["containers"].([]any)[0].(map[string]any)["image"]
+	if want := "rktsched.io/rktsched-scheduler@sha256:" + strings.Repeat("b", 64); image != want {
+		t.Errorf("Deployment/rktsched-scheduler image = %v, want %s", image, want)
+	}
+}
+
+func namespace(o object) string {
+	m, _ := o["metadata"].(map[string]any)
+	s, _ := m["namespace"].(string)
+	return s
 }
 
 func podSpec(deployment object) map[string]any {

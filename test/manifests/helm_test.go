@@ -79,7 +79,13 @@ func runHelm(t *testing.T, args ...string) (string, error) {
 // render is `helm template` of the chart in namespace rktsched-system with --set flags.
 func render(t *testing.T, set ...string) []object {
 	t.Helper()
-	args := []string{"template", "rktsched", chartDir, "--namespace", "rktsched-system"}
+	return renderIn(t, "rktsched-system", set...)
+}
+
+// renderIn is render in another namespace.
+func renderIn(t *testing.T, namespace string, set ...string) []object {
+	t.Helper()
+	args := []string{"template", "rktsched", chartDir, "--namespace", namespace}
 	for _, s := range set {
 		args = append(args, "--set", s)
 	}

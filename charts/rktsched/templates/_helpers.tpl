@@ -1,6 +1,7 @@
 {{/*
-Names are fixed (rktsched-labeler, rktsched-extender, rktsched-policy): the binaries, the
-scheduler configuration and the Lease refer to them, and rktsched runs once per cluster.
+Names are fixed (rktsched-labeler, rktsched-extender, rktsched-scheduler, rktsched-policy): the
+binaries, the scheduler configurations, the schedulerName and the Leases refer to them, and
+rktsched runs once per cluster.
 */}}
 
 {{- define "rktsched.image" -}}
@@ -36,4 +37,40 @@ allowPrivilegeEscalation: false
 readOnlyRootFilesystem: true
 capabilities:
   drop: [ALL]
+{{- end -}}
+
+{{/* rktsched-scheduler's image (scheduler.image), by digest when one is given. */}}
+{{- define "rktsched.schedulerImage" -}}
+{{- with .Values.scheduler.image -}}
+{{- if .digest -}}
+{{ .repository }}@{{ .digest }}
+{{- else -}}
+{{ .repository }}:{{ .tag | default $.Chart.AppVersion }}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+rktsched-scheduler's KubeSchedulerConfiguration: manifests/second-scheduler's, with the Lease
+and the policy ConfigMap in the release's namespace (a test compares them).
+*/}}
+{{- define "rktsched.schedulerConfig" -}}
+apiVersion: kubescheduler.config.k8s.io/v1
+kind: KubeSchedulerConfiguration
+leaderElection:
+  leaderElect: true
+  resourceNamespace: {{ .Release.Namespace }}
+  resourceName: rktsched-scheduler
+profiles:
+- schedulerName: rktsched-scheduler
+  plugins:
+    multiPoint:
+      enabled:
+      - name: Rktsched
+        weight: 1
+  pluginConfig:
+  - name: Rktsched
+    args:
+      policyConfigMapNamespace: {{ .Release.Namespace }}
+      policyConfigMapName: rktsched-policy
 {{- end -}}
