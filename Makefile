@@ -49,7 +49,7 @@ $(BIN)/rktsched-scheduler: $(SCHED_SOURCES) test/cluster/versions.env
 	$(SCHED_GO) build -ldflags "$(SCHED_LDFLAGS)" -o $(abspath $(BIN))/rktsched-scheduler ./cmd/rktsched-scheduler
 
 .PHONY: test
-test: prebuild lint unit chart e2e image-check ## Run everything CI runs: lint, unit tests (and -race), chart checks, e2e, the image.
+test: prebuild lint unit chart dist-check e2e image-check ## Run everything CI runs: lint, unit tests (and -race), chart checks, the release archives, e2e, the image.
 # The image for this machine's platform, the one its real node runs: the arm64 half is a cross
 # build of client-go and the standard library, about 4 of a cold run's minutes. `make image`
 # builds both; `make test IMAGE_PLATFORMS=linux/amd64,linux/arm64` tests both.
@@ -60,14 +60,15 @@ test: export IMAGE_PLATFORMS = linux/$(shell $(GO) env GOARCH)
 # everything built. client-go is compiled once for the control plane, helm and the image's
 # amd64 half (`make versions`), so they run one after another: side by side, each would
 # compile it again before the other had cached it. The other chain shares nothing with them:
-# golangci-lint, the -race build. ko and imagetool, which the image needs, come first.
+# golangci-lint, the -race build, then `make dist`'s cross builds (darwin, windows, arm64).
+# ko and imagetool, which the image needs, come first.
 .PHONY: prebuild prebuild-kube prebuild-tools
 prebuild:
 	@$(MAKE) --no-print-directory -j2 prebuild-kube prebuild-tools
 prebuild-kube: control-plane $(BIN)/ko $(BIN)/imagetool
 	@$(MAKE) --no-print-directory $(BIN)/helm image
 prebuild-tools:
-	@$(MAKE) --no-print-directory $(BIN)/golangci-lint race-build
+	@$(MAKE) --no-print-directory $(BIN)/golangci-lint race-build dist
 
 .PHONY: control-plane
 control-plane: ## Build the pinned etcd and Kubernetes binaries the e2e runs (test/cluster/build.sh; ~10 min once, cached).
@@ -211,6 +212,40 @@ chart: $(BIN)/helm ## helm lint --strict and helm template of charts/rktsched (h
 # two resolve an ambiguous genproto import.
 $(BIN)/helm: tools/helm/go.mod tools/helm/go.sum
 	$(GO) build -C tools/helm -o ../../$(BIN)/helm helm.sh/helm/v4/cmd/helm
+
+# kubectl-rktsched's release, for krew: per DIST_PLATFORMS an archive of the binary (built as
+# `build` builds it: CGO_ENABLED=0, -trimpath, version stamped) and README.md, packed
+# reproducibly by tools/dist/distpack (entries sorted, owner 0, every mtime SOURCE_DATE_EPOCH,
+# no gzip timestamp); checksums.txt; and the krew manifest rendered from
+# plugins/rktsched.yaml.tmpl with the checksums, which krew's validate-krew-manifest must accept.
+DIST := $(BIN)/dist
+DIST_PLATFORMS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64
+DIST_URL ?= $(IMAGE_SOURCE)/releases/download/$(VERSION)
+.PHONY: dist
+dist: $(BIN)/distpack $(BIN)/validate-krew-manifest ## kubectl-rktsched release in bin/dist/: an archive per DIST_PLATFORMS, checksums.txt, krew's plugins/rktsched.yaml
+	@set -euo pipefail; rm -rf $(DIST); \
+	for p in $(DIST_PLATFORMS); do \
+		os=$${p%/*}; arch=$${p#*/}; exe=; if [ $$os = windows ]; then exe=.exe; fi; \
+		GOOS=$$os GOARCH=$$arch $(GOBUILD) -o $(BIN)/dist-build/$${os}_$$arch/kubectl-rktsched$$exe ./cmd/kubectl-rktsched; \
+	done; \
+	$(BIN)/distpack -version $(VERSION) -epoch $(SOURCE_DATE_EPOCH) -url $(DIST_URL) -readme README.md \
+		-template plugins/rktsched.yaml.tmpl -build $(BIN)/dist-build -out $(DIST) $(DIST_PLATFORMS) >/dev/null; \
+	out=$$($(BIN)/validate-krew-manifest -manifest $(DIST)/plugins/rktsched.yaml -skip-install 2>&1) || { echo "$$out"; exit 1; }; \
+	echo "$(DIST): $$(ls $(DIST) | grep -c 'tar.gz$$') archives, checksums.txt, plugins/rktsched.yaml (validate-krew-manifest: ok)"
+
+.PHONY: dist-check
+dist-check: dist $(BIN)/krew ## Read bin/dist/ back: checksums, archive entries, binaries' platform and stamp, krew's validation, krew install of each archive.
+	$(GO) test -C tools/dist -count=1 ./distpack/
+	RKTSCHED_DIST=$(CURDIR)/$(DIST) RKTSCHED_BIN=$(CURDIR)/$(BIN) RKTSCHED_VERSION=$(VERSION) SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) \
+		$(GO) test -tags dist -count=1 ./test/dist/
+
+# krew and its manifest validator (sigs.k8s.io/krew) have a module of their own, tools/dist/go.mod
+# (their dependencies are years older than everything else's), with distpack beside them.
+$(BIN)/krew $(BIN)/validate-krew-manifest: tools/dist/go.mod tools/dist/go.sum
+	$(GO) build -C tools/dist -o ../../$@ sigs.k8s.io/krew/cmd/$(notdir $@)
+
+$(BIN)/distpack: tools/dist/go.mod $(filter-out %_test.go,$(wildcard tools/dist/distpack/*.go))
+	$(GO) build -C tools/dist -o ../../$@ ./distpack
 
 .PHONY: image-docker
 image-docker: ## The same image with a Docker engine (the Dockerfile): IMAGE, for the build machine's platform.
