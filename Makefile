@@ -206,6 +206,7 @@ image-check: image ## Read bin/image/ back: index, IMAGE_PLATFORMS' manifests, c
 chart: $(BIN)/helm ## helm lint --strict and helm template of charts/rktsched (helm pinned in tools/helm/go.mod).
 	$(BIN)/helm lint --strict charts/rktsched
 	$(BIN)/helm lint --strict charts/rktsched --set extender.mode=sidecar --set networkPolicy.enabled=true
+	$(BIN)/helm lint --strict charts/rktsched --set scheduler.enabled=true --set extender.enabled=false
 	$(BIN)/helm template rktsched charts/rktsched --namespace rktsched-system >/dev/null
 
 # helm has a module of its own (tools/helm/go.mod): with golangci-lint's in one module the
