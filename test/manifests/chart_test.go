@@ -127,9 +127,10 @@ func TestChartMatchesManifests(t *testing.T) {
 func TestChartSecondScheduler(t *testing.T) {
 	chart := byKey(render(t, "scheduler.enabled=true"))
 	dir := filepath.Join(repoRoot, "manifests", "second-scheduler")
-	// rbac.yaml (ServiceAccount, 2 ClusterRoleBindings, Role, 2 RoleBindings), deployment.yaml.
-	if compared := compareWithManifests(t, chart, shippedManifests(t, dir), true); compared != 7 {
-		t.Errorf("compared %d objects, want manifests/second-scheduler's 7 (RBAC and the Deployment)", compared)
+	// rbac.yaml (ServiceAccount, ClusterRole, 3 ClusterRoleBindings, Role, 2 RoleBindings),
+	// deployment.yaml.
+	if compared := compareWithManifests(t, chart, shippedManifests(t, dir), true); compared != 9 {
+		t.Errorf("compared %d objects, want manifests/second-scheduler's 9 (RBAC and the Deployment)", compared)
 	}
 
 	want := podSpec(byKey(shippedManifests(t, dir))["Deployment/rktsched-scheduler"])
@@ -210,7 +211,7 @@ func TestChartSchedulerNamespace(t *testing.T) {
 			t.Errorf("%s in namespace %q, want %q", key, got, wantNS)
 		}
 	}
-	for _, key := range []string{"ClusterRoleBinding/rktsched-scheduler-as-kube-scheduler", "RoleBinding/rktsched-scheduler-extension-apiserver-authentication-reader"} {
+	for _, key := range []string{"ClusterRoleBinding/rktsched-scheduler", "ClusterRoleBinding/rktsched-scheduler-as-kube-scheduler", "RoleBinding/rktsched-scheduler-extension-apiserver-authentication-reader"} {
 		subjects, _ := chart[key]["subjects"].([]any)
 		if len(subjects) != 1 || subjects[0].(map[string]any)["namespace"] != ns {
 			t.Errorf("%s subjects %v, want the ServiceAccount in %s", key, subjects, ns)
@@ -227,6 +228,8 @@ func TestChartSchedulerAlone(t *testing.T) {
 	}
 	slices.Sort(got)
 	want := []string{
+		"ClusterRole/rktsched-scheduler",
+		"ClusterRoleBinding/rktsched-scheduler",
 		"ClusterRoleBinding/rktsched-scheduler-as-kube-scheduler",
 		"ClusterRoleBinding/rktsched-scheduler-as-volume-scheduler",
 		"ConfigMap/rktsched-policy",
