@@ -238,7 +238,7 @@ dist: $(BIN)/distpack $(BIN)/validate-krew-manifest ## kubectl-rktsched release 
 dist-check: dist $(BIN)/krew ## Read bin/dist/ back: checksums, archive entries, binaries' platform and stamp, krew's validation, krew install of each archive.
 	$(GO) test -C tools/dist -count=1 ./distpack/
 	RKTSCHED_DIST=$(CURDIR)/$(DIST) RKTSCHED_BIN=$(CURDIR)/$(BIN) RKTSCHED_VERSION=$(VERSION) SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) \
-		$(GO) test -tags dist -count=1 ./test/dist/
+		RKTSCHED_DIST_PLATFORMS='$(DIST_PLATFORMS)' $(GO) test -tags dist -count=1 ./test/dist/
 
 # krew and its manifest validator (sigs.k8s.io/krew) have a module of their own, tools/dist/go.mod
 # (their dependencies are years older than everything else's), with distpack beside them.

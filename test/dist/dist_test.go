@@ -34,12 +34,23 @@ import (
 
 var repoRoot = filepath.Join("..", "..")
 
-// platforms are the releases the issue asks for: linux, darwin and windows on amd64 and arm64.
-var platforms = []struct{ os, arch string }{
-	{"darwin", "amd64"}, {"darwin", "arm64"},
-	{"linux", "amd64"}, {"linux", "arm64"},
-	{"windows", "amd64"}, {"windows", "arm64"},
-}
+type platform struct{ os, arch string }
+
+// platforms are the releases: linux, darwin and windows on amd64 and arm64, or the ones
+// RKTSCHED_DIST_PLATFORMS lists (make dist-check passes DIST_PLATFORMS), sorted.
+var platforms = func() []platform {
+	list := os.Getenv("RKTSCHED_DIST_PLATFORMS")
+	if list == "" {
+		list = "darwin/amd64 darwin/arm64 linux/amd64 linux/arm64 windows/amd64 windows/arm64"
+	}
+	var ps []platform
+	for _, p := range strings.Fields(list) {
+		goos, goarch, _ := strings.Cut(p, "/")
+		ps = append(ps, platform{goos, goarch})
+	}
+	slices.SortFunc(ps, func(a, b platform) int { return strings.Compare(a.os+"/"+a.arch, b.os+"/"+b.arch) })
+	return ps
+}()
 
 // release is what the test reads from bin/dist/ and the environment make sets.
 type release struct {
@@ -406,10 +417,14 @@ func TestKrewInstall(t *testing.T) {
 		})
 	}
 	t.Run("another platform's archive", func(t *testing.T) {
-		wrong := filepath.Join(r.dir, archiveName(r.version, "linux", "arm64"))
-		out, err := krewInstall(t, r, t.TempDir(), "linux", "amd64", wrong)
+		if len(platforms) < 2 {
+			t.Skip("one platform in DIST_PLATFORMS: no other platform's archive to try")
+		}
+		a, b := platforms[0], platforms[1]
+		wrong := filepath.Join(r.dir, archiveName(r.version, b.os, b.arch))
+		out, err := krewInstall(t, r, t.TempDir(), a.os, a.arch, wrong)
 		if err == nil || !strings.Contains(out, "checksum") {
-			t.Errorf("krew installed linux/arm64's archive as linux/amd64's (err %v):\n%s", err, out)
+			t.Errorf("krew installed %s/%s's archive as %s/%s's (err %v):\n%s", b.os, b.arch, a.os, a.arch, err, out)
 		}
 	})
 }
