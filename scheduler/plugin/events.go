@@ -151,6 +151,31 @@ func isSchedulableAfterDeviceClassChange(logger klog.Logger, pod *v1.Pod, _, new
 	return fwk.QueueSkip, nil
 }
 
+// activateNaming activates this profile's pending pods that name the RuntimeClass.
+func (pl *Plugin) activateNaming(runtimeClass string) {
+	informers := pl.handle.SharedInformerFactory()
+	if informers == nil {
+		return
+	}
+	pods, err := informers.Core().V1().Pods().Lister().List(labels.Everything())
+	if err != nil {
+		pl.logger.Error(err, "Listing pods to requeue after a RuntimeClass change")
+		return
+	}
+	profile := pl.handle.ProfileName()
+	activate := map[string]*v1.Pod{}
+	for _, pod := range pods {
+		if pod.Spec.NodeName == "" && pod.Spec.SchedulerName == profile && pod.DeletionTimestamp == nil &&
+			pod.Spec.RuntimeClassName != nil && *pod.Spec.RuntimeClassName == runtimeClass {
+			activate[pod.Namespace+"/"+pod.Name] = pod
+		}
+	}
+	if len(activate) > 0 {
+		pl.logger.V(2).Info("RuntimeClass changed: requeueing the pods that name it", "runtimeClass", runtimeClass, "pods", len(activate))
+		pl.handle.Activate(pl.logger, activate)
+	}
+}
+
 // policyChanged activates this profile's pending pods that the new policy lets onto a node
 // the old one refused them: nothing else would requeue them before the queue's periodic flush
 // of unschedulable pods (5 minutes). Activate moves only pods waiting in the unschedulable or

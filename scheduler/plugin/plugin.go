@@ -10,6 +10,7 @@ import (
 	"fmt"
 
 	v1 "k8s.io/api/core/v1"
+	nodev1 "k8s.io/api/node/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
@@ -65,6 +66,21 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, err
 			return nil, fmt.Errorf("%s: %w", Name, err)
 		}
 		pl.objects = objects
+		// kube-scheduler sends the RuntimeClass events of EventsToRegister from a dynamic
+		// informer of its own, which may run ahead of the typed one the plugin reads: a pod
+		// requeued by the hint can be refused again before the plugin sees the class. The
+		// typed informer's own events activate the pods naming the class once it is there.
+		rcHandler := func(obj any) {
+			if rc, ok := obj.(*nodev1.RuntimeClass); ok {
+				pl.activateNaming(rc.Name)
+			}
+		}
+		if _, err = informers.Node().V1().RuntimeClasses().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc:    rcHandler,
+			UpdateFunc: func(_, obj any) { rcHandler(obj) },
+		}); err != nil {
+			return nil, fmt.Errorf("%s: %w", Name, err)
+		}
 		_, err = informers.Core().V1().Nodes().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 			DeleteFunc: func(obj any) {
 				if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {

@@ -13,6 +13,7 @@ import (
 	"k8s.io/klog/v2/ktesting"
 	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/kubernetes/pkg/scheduler/framework"
+	"k8s.io/utils/ptr"
 
 	"github.com/rktsched/rktsched/policy"
 )
@@ -370,4 +371,25 @@ func withLabel(n *v1.Node, k, v string) *v1.Node {
 	n = n.DeepCopy()
 	n.Labels[k] = v
 	return n
+}
+
+// TestRuntimeClassActivates: a RuntimeClass the plugin's own informer sees activates the
+// pending pods of the profile that name it, and no other.
+func TestRuntimeClassActivates(t *testing.T) {
+	naming := plainPod("naming")
+	naming.Spec.RuntimeClassName = ptr.To("kata")
+	other := plainPod("other")
+	other.Spec.RuntimeClassName = ptr.To("gvisor")
+	factory := informers.NewSharedInformerFactory(fake.NewClientset(), 0)
+	for _, pod := range []*v1.Pod{naming, other, plainPod("none")} {
+		if err := factory.Core().V1().Pods().Informer().GetIndexer().Add(pod); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := &fakeHandle{informers: factory}
+	pl := testPlugin(policy.Default(), h)
+	pl.activateNaming("kata")
+	if diff := cmp.Diff([]map[string]*v1.Pod{{"default/naming": naming}}, h.activated); diff != "" {
+		t.Errorf("activated (-want +got):\n%s", diff)
+	}
 }

@@ -61,12 +61,6 @@ func TestE2E(t *testing.T) {
 		{"placement with nodeCacheCapable true", func(ctx context.Context, t *testing.T, e *env) {
 			testPlacement(ctx, t, e, "placement-node-cache")
 		}, false},
-		{"runtime handlers: placement and reasons", func(ctx context.Context, t *testing.T, e *env) {
-			testHandlers(ctx, t, e, v1.DefaultSchedulerName)
-		}, false},
-		{"DRA: a GPU claim is allocated on a node whose runtime can use it", func(ctx context.Context, t *testing.T, e *env) {
-			testDRA(ctx, t, e, v1.DefaultSchedulerName)
-		}, false},
 		{"policy edit changes labels and placement", testPolicyEdit, false},
 		{"kubectl rktsched explains Pending pods and previews a policy edit", testCLI, false},
 		{"bad policy documents are refused", testBadPolicies, false},
@@ -83,6 +77,14 @@ func TestE2E(t *testing.T) {
 			testPlacement(ctx, t, e, "placement-full-nodes")
 		}, false},
 		{"kube-scheduler calls the extender over HTTPS", testHTTPS, false},
+		// Last: the handler nodes (tainted, a pool of their own) and DRA's ResourceSlices change
+		// what the earlier steps count.
+		{"runtime handlers: placement and reasons", func(ctx context.Context, t *testing.T, e *env) {
+			testHandlers(ctx, t, e, v1.DefaultSchedulerName)
+		}, false},
+		{"DRA: a GPU claim is allocated on a node whose runtime can use it", func(ctx context.Context, t *testing.T, e *env) {
+			testDRA(ctx, t, e, v1.DefaultSchedulerName)
+		}, false},
 	})
 }
 

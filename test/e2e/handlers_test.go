@@ -14,6 +14,7 @@ import (
 	nodev1 "k8s.io/api/node/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/rktsched/rktsched/policy"
 	"github.com/rktsched/rktsched/test/cluster"
@@ -32,12 +33,20 @@ func ensureHandlerCluster(ctx context.Context, t *testing.T, e *env) {
 		n := s.Node(100 + i)
 		status := n.Status
 		n.Status.RuntimeHandlers, n.Status.Features = nil, nil
-		created, err := e.c.Client.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{})
-		if err != nil {
+		if _, err := e.c.Client.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		created.Status = status
-		if _, err := e.c.Client.CoreV1().Nodes().UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
+		// The labeler may label the node meanwhile: write the status on the latest version.
+		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			live, err := e.c.Client.CoreV1().Nodes().Get(ctx, n.Name, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			live.Status.RuntimeHandlers, live.Status.Features = status.RuntimeHandlers, status.Features
+			_, err = e.c.Client.CoreV1().Nodes().UpdateStatus(ctx, live, metav1.UpdateOptions{})
+			return err
+		})
+		if err != nil {
 			t.Fatal(err)
 		}
 	}

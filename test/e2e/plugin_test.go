@@ -48,6 +48,9 @@ func TestPlugin(t *testing.T) {
 		{"manifests apply", testPluginManifests, true},
 		{"rktsched-scheduler starts as its ServiceAccount", startPluginScheduler, true},
 		{"caveat pods placed without an extender", testPluginPlacement, false},
+		{"policy edit requeues a pending pod", testPluginPolicyEdit, false},
+		{"a bad policy is refused, the last good one kept", testPluginBadPolicy, false},
+		{"beside kube-scheduler, each places its own pods", testPluginSideBySide, false},
 		{"runtime handlers placed by rktsched-scheduler", func(ctx context.Context, t *testing.T, e *pluginEnv) {
 			testHandlers(ctx, t, e.env, secondScheduler)
 		}, false},
@@ -55,9 +58,6 @@ func TestPlugin(t *testing.T) {
 		{"DRA: rktsched-scheduler allocates a GPU claim only where the runtime can use it", func(ctx context.Context, t *testing.T, e *pluginEnv) {
 			testDRA(ctx, t, e.env, secondScheduler)
 		}, false},
-		{"policy edit requeues a pending pod", testPluginPolicyEdit, false},
-		{"a bad policy is refused, the last good one kept", testPluginBadPolicy, false},
-		{"beside kube-scheduler, each places its own pods", testPluginSideBySide, false},
 	})
 }
 
