@@ -3,10 +3,12 @@ package extender
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/pprof"
 	"path"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"time"
 
@@ -53,13 +55,7 @@ func (s *Server) verb(name string, fn verbFunc) http.Handler {
 		code := http.StatusOK
 		err := s.admit()
 		if err == nil {
-			s.metrics.inFlight.Inc()
-			c := calls.Get().(*call)
-			c.stats = &st
-			err = fn(w, r, c)
-			c.release()
-			s.metrics.inFlight.Dec()
-			<-s.inFlight
+			err = s.serveVerb(w, r, fn, &st)
 		}
 		if err != nil {
 			code = http.StatusBadRequest
@@ -82,6 +78,33 @@ func (s *Server) verb(name string, fn verbFunc) http.Handler {
 				"refused", st.refused, "notCached", st.unknown, "code", code, "micros", elapsed.Microseconds())
 		}
 	})
+}
+
+// serveVerb runs fn in the place admit took, and gives the place back however fn ends: a
+// panic must not keep it (enough of them would turn every request away with 429). A panic
+// is answered 500 and logged with its stack, and its call is not pooled again;
+// http.ErrAbortHandler, which asks net/http to drop the connection, goes on up once the
+// place is given back.
+func (s *Server) serveVerb(w http.ResponseWriter, r *http.Request, fn verbFunc, st *stats) (err error) {
+	s.metrics.inFlight.Inc()
+	c := calls.Get().(*call)
+	c.stats = st
+	defer func() {
+		p := recover()
+		if p == nil {
+			c.release()
+		} // else the call may be half done: it is left to the garbage collector, not pooled
+		s.metrics.inFlight.Dec()
+		<-s.inFlight
+		if p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			s.logger.Error(fmt.Errorf("%v", p), "A verb panicked", "pod", st.pod, "stack", string(debug.Stack()))
+			err = &httpError{code: http.StatusInternalServerError, err: fmt.Errorf("internal error: %v", p)}
+		}
+	}()
+	return fn(w, r, c)
 }
 
 var errTooMany = &httpError{code: http.StatusTooManyRequests,
