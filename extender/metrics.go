@@ -24,6 +24,8 @@ type metrics struct {
 	inFlight prometheus.Gauge
 	// tlsReloads counts loads of changed TLS files, by result (success, error).
 	tlsReloads *prometheus.CounterVec
+	// clientsRefused counts client certificates refused for their names.
+	clientsRefused prometheus.Counter
 }
 
 func newMetrics(reg *prometheus.Registry, buildVersion string, nodes *NodeCache, store *policy.Store, maxInFlight int) (*metrics, error) {
@@ -51,6 +53,10 @@ func newMetrics(reg *prometheus.Registry, buildVersion string, nodes *NodeCache,
 			Name: "rktsched_extender_tls_reloads_total",
 			Help: "Loads of --tls-cert-file, --tls-key-file and --client-ca-file after they changed on disk, by result (error: the last good files stay in force).",
 		}, []string{"result"}),
+		clientsRefused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "rktsched_extender_client_certificates_refused_total",
+			Help: "TLS handshakes refused because the client certificate, though signed by --client-ca-file, names none of --client-allowed-names.",
+		}),
 		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "rktsched_extender_requests_in_flight",
 			Help: "Verb requests being served now.",
@@ -62,7 +68,7 @@ func newMetrics(reg *prometheus.Registry, buildVersion string, nodes *NodeCache,
 	})
 	maxInFlightGauge.Set(float64(maxInFlight))
 	all := []prometheus.Collector{
-		m.requests, m.duration, m.refused, m.unknown, m.inFlight, m.tlsReloads, maxInFlightGauge, version.BuildInfo(buildVersion),
+		m.requests, m.duration, m.refused, m.unknown, m.inFlight, m.tlsReloads, m.clientsRefused, maxInFlightGauge, version.BuildInfo(buildVersion),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	}

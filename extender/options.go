@@ -5,7 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net"
+	"strings"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
@@ -29,6 +29,10 @@ const (
 	// DefaultMaxInFlight: kube-scheduler calls an extender one request at a time per
 	// scheduling profile; 64 leaves room for several schedulers and retries.
 	DefaultMaxInFlight = 64
+	// DefaultClientAllowedNames is kube-scheduler's identity: the CommonName of the client
+	// certificate kubeadm writes into /etc/kubernetes/scheduler.conf, and the user RBAC
+	// knows kube-scheduler by.
+	DefaultClientAllowedNames = "system:kube-scheduler"
 )
 
 // Options are the extender's command-line settings.
@@ -41,14 +45,17 @@ type Options struct {
 	TLSCertFile  string
 	TLSKeyFile   string
 	ClientCAFile string
-	PodCacheTTL  time.Duration
-	MaxInFlight  int
-	Profiling    bool
+	// ClientAllowedNames is a comma-separated list; empty allows any certificate of the CA.
+	ClientAllowedNames string
+	ProbeAddress       string
+	PodCacheTTL        time.Duration
+	MaxInFlight        int
+	Profiling          bool
 }
 
 // AddFlags registers the extender's flags (and the policy source's) on fs.
 func (o *Options) AddFlags(fs *flag.FlagSet) {
-	fs.StringVar(&o.Listen, "listen", DefaultListen, "host:port to serve the extender verbs, /healthz, /readyz, /metrics and /version on")
+	fs.StringVar(&o.Listen, "listen", DefaultListen, "host:port to serve the extender verbs, /healthz, /readyz, /metrics and /version on (see --probe-address)")
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", "", "kubeconfig file; empty means in-cluster configuration")
 	fs.BoolVar(&o.Standalone, "standalone", false, "use no API server: the built-in policy or --policy-file, and full-Node requests only (nodeCacheCapable: false)")
 	o.Policy.AddFlags(fs)
@@ -56,6 +63,8 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.TLSCertFile, "tls-cert-file", "", "serve HTTPS with this certificate (PEM); needs --tls-key-file")
 	fs.StringVar(&o.TLSKeyFile, "tls-key-file", "", "private key (PEM) of --tls-cert-file")
 	fs.StringVar(&o.ClientCAFile, "client-ca-file", "", "require client certificates signed by a CA in this PEM file; needs --tls-cert-file")
+	fs.StringVar(&o.ClientAllowedNames, "client-allowed-names", DefaultClientAllowedNames, "with --client-ca-file, the client certificate's Subject CommonName or one of its DNS names must be one of these (comma-separated); empty allows any certificate the CA signed")
+	fs.StringVar(&o.ProbeAddress, "probe-address", "", "host:port of a plain-HTTP listener that serves only /healthz, /readyz, /metrics and /version, without TLS or client certificates (for kubelet probes and Prometheus when --client-ca-file is set); empty: none, they are served on --listen only")
 	fs.DurationVar(&o.PodCacheTTL, "pod-cache-ttl", DefaultPodCacheTTL, "how long a pod's analysis is kept for the later verbs of its scheduling cycle")
 	fs.IntVar(&o.MaxInFlight, "max-requests-in-flight", DefaultMaxInFlight, "verb requests served at once; past it they get 429 at once")
 	fs.BoolVar(&o.Profiling, "profiling", false, "serve Go's CPU, heap and goroutine profiles under /debug/pprof/ on --listen")
@@ -82,6 +91,15 @@ func (o *Options) Validate() error {
 	if o.ClientCAFile != "" && o.TLSCertFile == "" {
 		errs = append(errs, errors.New("--client-ca-file needs --tls-cert-file and --tls-key-file"))
 	}
+	for _, n := range strings.Split(o.ClientAllowedNames, ",") {
+		if strings.TrimSpace(n) == "" && o.ClientAllowedNames != "" {
+			errs = append(errs, fmt.Errorf("--client-allowed-names %q has an empty name", o.ClientAllowedNames))
+			break
+		}
+	}
+	if o.ProbeAddress != "" && o.ProbeAddress == o.Listen && !strings.HasSuffix(o.Listen, ":0") {
+		errs = append(errs, errors.New("--probe-address must differ from --listen"))
+	}
 	if o.Standalone && o.Kubeconfig != "" {
 		errs = append(errs, errors.New("--standalone uses no API server: drop --kubeconfig"))
 	}
@@ -92,7 +110,13 @@ func (o *Options) Validate() error {
 }
 
 func (o *Options) endpoint() Endpoint {
-	return Endpoint{Address: o.Listen, CertFile: o.TLSCertFile, KeyFile: o.TLSKeyFile, ClientCAFile: o.ClientCAFile}
+	e := Endpoint{Address: o.Listen, CertFile: o.TLSCertFile, KeyFile: o.TLSKeyFile, ClientCAFile: o.ClientCAFile, ProbeAddress: o.ProbeAddress}
+	if o.ClientAllowedNames != "" {
+		for _, n := range strings.Split(o.ClientAllowedNames, ",") {
+			e.ClientAllowedNames = append(e.ClientAllowedNames, strings.TrimSpace(n))
+		}
+	}
+	return e
 }
 
 // readiness is Config.Ready: the policy loaded from its source (policysource.Source's
@@ -118,8 +142,8 @@ func Run(ctx context.Context, opts *Options) error {
 }
 
 // run is Run with the client it is given (nil: standalone); listening reports the bound
-// address, for tests.
-func run(ctx context.Context, client kubernetes.Interface, opts *Options, listening func(net.Addr)) error {
+// addresses, for tests.
+func run(ctx context.Context, client kubernetes.Interface, opts *Options, listening func(Addrs)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	logger := klog.FromContext(ctx)

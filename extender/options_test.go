@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -39,6 +38,9 @@ func TestOptions(t *testing.T) {
 			[]string{"--listen", "--max-body-bytes", "--pod-cache-ttl", "--max-requests-in-flight", "--tls-cert-file and --tls-key-file", "--kubeconfig"}},
 		{"client CA without TLS", []string{"--client-ca-file=ca"}, []string{"--client-ca-file needs"}},
 		{"no ConfigMap name", []string{"--policy-configmap-name="}, []string{"--policy-configmap-name"}},
+		{"any client certificate of the CA", []string{"--client-allowed-names="}, nil},
+		{"an empty allowed name", []string{"--client-allowed-names=a,,b"}, []string{"--client-allowed-names"}},
+		{"probes on the verbs' address", []string{"--listen=:8888", "--probe-address=:8888"}, []string{"--probe-address must differ"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -63,7 +65,8 @@ func TestOptions(t *testing.T) {
 		fs := flag.NewFlagSet("test", flag.ContinueOnError)
 		var o Options
 		o.AddFlags(fs)
-		want := Options{Listen: ":8888", MaxBodyBytes: 128 << 20, PodCacheTTL: 30 * time.Second, MaxInFlight: 64}
+		want := Options{Listen: ":8888", MaxBodyBytes: 128 << 20, PodCacheTTL: 30 * time.Second, MaxInFlight: 64,
+			ClientAllowedNames: "system:kube-scheduler"}
 		want.Policy.Namespace, want.Policy.Name = "rktsched-system", "rktsched-policy"
 		if diff := cmp.Diff(want, o); diff != "" {
 			t.Errorf("defaults (-want +got):\n%s", diff)
@@ -74,26 +77,33 @@ func TestOptions(t *testing.T) {
 // started runs the extender as run does and returns its base URL once it listens.
 func started(t *testing.T, ctx context.Context, client *fake.Clientset, opts *Options, scheme string) (string, <-chan error) {
 	t.Helper()
-	addr := make(chan net.Addr, 1)
+	a, done := startedAddrs(t, ctx, client, opts)
+	return scheme + "://" + a.Verbs.String(), done
+}
+
+// startedAddrs is started, returning the addresses bound.
+func startedAddrs(t *testing.T, ctx context.Context, client *fake.Clientset, opts *Options) (Addrs, <-chan error) {
+	t.Helper()
+	addrs := make(chan Addrs, 1)
 	done := make(chan error, 1)
 	go func() {
 		var err error
 		if client == nil {
-			err = run(ctx, nil, opts, func(a net.Addr) { addr <- a })
+			err = run(ctx, nil, opts, func(a Addrs) { addrs <- a })
 		} else {
-			err = run(ctx, client, opts, func(a net.Addr) { addr <- a })
+			err = run(ctx, client, opts, func(a Addrs) { addrs <- a })
 		}
 		done <- err
 	}()
 	select {
-	case a := <-addr:
-		return scheme + "://" + a.String(), done
+	case a := <-addrs:
+		return a, done
 	case err := <-done:
 		t.Fatalf("run ended before listening: %v", err)
 	case <-time.After(10 * time.Second):
 		t.Fatal("run did not listen")
 	}
-	return "", nil
+	return Addrs{}, nil
 }
 
 func testOptions() *Options {

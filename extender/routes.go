@@ -22,17 +22,26 @@ import (
 // KubeSchedulerConfiguration names (filterVerb: filter, prioritizeVerb: prioritize,
 // preemptVerb: preempt) and the endpoints for probes, Prometheus and people.
 func (s *Server) routes() http.Handler {
-	r := mux.NewRouter()
+	r := s.probeRouter()
 	r.Handle("/filter", s.verb("filter", s.filter)).Methods(http.MethodPost)
 	r.Handle("/prioritize", s.verb("prioritize", s.prioritize)).Methods(http.MethodPost)
 	r.Handle("/preempt", s.verb("preempt", s.preempt)).Methods(http.MethodPost)
-	serving.Probes{Ready: s.ready, Metrics: s.registry}.Routes(r)
-	r.HandleFunc("/version", s.versionInfo).Methods(http.MethodGet)
 	if s.profiling {
 		r.HandleFunc("/debug/pprof/profile", pprof.Profile)
 		r.HandleFunc("/debug/pprof/trace", pprof.Trace)
 		r.PathPrefix("/debug/pprof/").HandlerFunc(pprof.Index)
 	}
+	return r
+}
+
+// probeRoutes are the routes of the --probe-address listener: the probes, /metrics and
+// /version, which need no client certificate, and nothing else (no verb, no profile).
+func (s *Server) probeRoutes() http.Handler { return s.probeRouter() }
+
+func (s *Server) probeRouter() *mux.Router {
+	r := mux.NewRouter()
+	serving.Probes{Ready: s.ready, Metrics: s.registry}.Routes(r)
+	r.HandleFunc("/version", s.versionInfo).Methods(http.MethodGet)
 	r.MethodNotAllowedHandler = http.HandlerFunc(s.methodNotAllowed)
 	return r
 }

@@ -3,6 +3,9 @@ package extender
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptrace"
 	"os"
@@ -10,6 +13,7 @@ import (
 	"testing"
 
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
+	"k8s.io/utils/ptr"
 
 	"github.com/rktsched/rktsched/internal/testpki"
 )
@@ -130,5 +134,145 @@ func TestTLSFilesRotate(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("run after cancel = %v", err)
+	}
+}
+
+// TestProbeListener: with mTLS on, --probe-address serves /healthz, /readyz, /metrics and
+// /version over plain HTTP to a client without any certificate, as kubelet probes and
+// Prometheus are (issue 26, item 5), and nothing else: no verb, no profile. The verbs'
+// listener still asks every client for a certificate.
+func TestProbeListener(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pki, err := testpki.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := testOptions()
+	opts.Standalone, opts.Profiling = true, true
+	opts.TLSCertFile, opts.TLSKeyFile, opts.ClientCAFile = pki.ServerCertFile, pki.ServerKeyFile, pki.CAFile
+	opts.ProbeAddress = "127.0.0.1:0"
+	addrs, done := startedAddrs(t, ctx, nil, opts)
+	if addrs.Probe == nil {
+		t.Fatal("no probe listener")
+	}
+	probes := "http://" + addrs.Probe.String()
+	body := nodesArgs(pod("p", nil), matrixNodes())
+	tests := []struct {
+		name, method, path string
+		code               int
+		contains           string
+	}{
+		{"liveness", http.MethodGet, "/healthz", 200, "ok"},
+		{"readiness", http.MethodGet, "/readyz", 200, "ok"},
+		{"metrics", http.MethodGet, "/metrics", 200, "rktsched_build_info"},
+		{"version", http.MethodGet, "/version", 200, `"version"`},
+		{"no filter", http.MethodPost, "/filter", 404, ""},
+		{"no preempt", http.MethodPost, "/preempt", 404, ""},
+		{"no profiles even with --profiling", http.MethodGet, "/debug/pprof/", 404, ""},
+		{"wrong method", http.MethodPost, "/healthz", 405, "not allowed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequest(tt.method, probes+tt.path, bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tt.code || !strings.Contains(string(data), tt.contains) {
+				t.Errorf("%s %s = %d %.100q, want %d containing %q", tt.method, tt.path, resp.StatusCode, data, tt.code, tt.contains)
+			}
+		})
+	}
+	if resp, err := pki.HTTPClient(false).Get("https://" + addrs.Verbs.String() + "/healthz"); err == nil {
+		resp.Body.Close()
+		t.Errorf("the verbs' listener answered a client without a certificate: %d", resp.StatusCode)
+	}
+	if code := post(t, pki.HTTPClient(true), "https://"+addrs.Verbs.String()+"/filter", body, &extenderv1.ExtenderFilterResult{}); code != http.StatusOK {
+		t.Errorf("filter with a client certificate: %d, want 200", code)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run after cancel = %v", err)
+	}
+}
+
+// TestClientAllowedNames: a certificate the client CA signed is served only if its
+// CommonName or one of its DNS names is among --client-allowed-names, by default
+// kube-scheduler's identity (issue 26, item 5): with kubeadm's CA, every kubelet and admin
+// has such a certificate too.
+func TestClientAllowedNames(t *testing.T) {
+	pki, err := testpki.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	issue := func(cn string, dns ...string) tls.Certificate {
+		t.Helper()
+		c, err := pki.IssueClient(cn, dns...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	scheduler, kubelet, admin := pki.Client, issue("system:node:worker-1", "worker-1"), issue("kubernetes-admin")
+	bySAN := issue("someone", "scheduler.example.com")
+	tests := []struct {
+		name    string
+		allowed *string // nil: the default
+		cert    tls.Certificate
+		served  bool
+	}{
+		{"kube-scheduler by default", nil, scheduler, true},
+		{"a kubelet's certificate is refused by default", nil, kubelet, false},
+		{"an admin's certificate is refused by default", nil, admin, false},
+		{"a DNS name that is allowed", ptr.To("rktsched-client,scheduler.example.com"), bySAN, true},
+		{"a CommonName not on the list", ptr.To("rktsched-client,scheduler.example.com"), scheduler, false},
+		{"an empty list allows any certificate of the CA", ptr.To(""), kubelet, true},
+	}
+	body := nodesArgs(pod("p", nil), matrixNodes())
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			opts := testOptions()
+			opts.Standalone = true
+			opts.TLSCertFile, opts.TLSKeyFile, opts.ClientCAFile = pki.ServerCertFile, pki.ServerKeyFile, pki.CAFile
+			opts.ProbeAddress = "127.0.0.1:0"
+			if tt.allowed != nil {
+				opts.ClientAllowedNames = *tt.allowed
+			}
+			if err := opts.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			addrs, done := startedAddrs(t, ctx, nil, opts)
+			url := "https://" + addrs.Verbs.String()
+			client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pki.Pool, Certificates: []tls.Certificate{tt.cert}}}}
+			resp, err := client.Post(url+"/filter", "application/json", bytes.NewReader(body))
+			if err == nil {
+				resp.Body.Close()
+			}
+			if served := err == nil && resp.StatusCode == http.StatusOK; served != tt.served {
+				t.Errorf("served %v (error %v), want %v", served, err, tt.served)
+			}
+			_, metrics := get(t, http.DefaultClient, "http://"+addrs.Probe.String()+"/metrics")
+			refused := 1
+			if tt.served {
+				refused = 0
+			}
+			if tt.allowed == nil || *tt.allowed != "" {
+				if want := fmt.Sprintf("rktsched_extender_client_certificates_refused_total %d", refused); !strings.Contains(metrics, want) {
+					t.Errorf("/metrics lacks %s", want)
+				}
+			}
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("run after cancel = %v", err)
+			}
+		})
 	}
 }

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 
 	"k8s.io/klog/v2"
@@ -21,6 +23,8 @@ type tlsFiles struct {
 	e       Endpoint
 	logger  klog.Logger
 	reloads func(result string)
+	// refused is called for each client certificate refused for its names.
+	refused func()
 
 	mu    sync.Mutex
 	stamp []byte // what stat said of the files when last loaded or tried
@@ -28,8 +32,8 @@ type tlsFiles struct {
 }
 
 // newTLSFiles loads e's files; an error here stops the extender from starting.
-func newTLSFiles(e Endpoint, logger klog.Logger, reloads func(result string)) (*tlsFiles, error) {
-	f := &tlsFiles{e: e, logger: logger, reloads: reloads}
+func newTLSFiles(e Endpoint, logger klog.Logger, reloads func(result string), refused func()) (*tlsFiles, error) {
+	f := &tlsFiles{e: e, logger: logger, reloads: reloads, refused: refused}
 	f.stamp = f.statStamp()
 	cfg, err := f.load()
 	if err != nil {
@@ -79,8 +83,32 @@ func (f *tlsFiles) load() (*tls.Config, error) {
 		}
 		cfg.ClientCAs = pool
 		cfg.ClientAuth = tls.RequireAndVerifyClientCert
+		if len(f.e.ClientAllowedNames) > 0 {
+			cfg.VerifyConnection = f.allowedName
+		}
 	}
 	return cfg, nil
+}
+
+// allowedName refuses a client certificate (already verified against the client CAs) whose
+// Subject CommonName and DNS names are none of ClientAllowedNames: a CA such as kubeadm's
+// signs every kubelet's and every admin's certificate too, and only kube-scheduler calls.
+func (f *tlsFiles) allowedName(cs tls.ConnectionState) error {
+	if len(cs.PeerCertificates) == 0 {
+		return errors.New("no client certificate") // RequireAndVerifyClientCert refused it already
+	}
+	leaf := cs.PeerCertificates[0]
+	if slices.Contains(f.e.ClientAllowedNames, leaf.Subject.CommonName) {
+		return nil
+	}
+	for _, name := range leaf.DNSNames {
+		if slices.Contains(f.e.ClientAllowedNames, name) {
+			return nil
+		}
+	}
+	f.refused()
+	return fmt.Errorf("client certificate of CN %q and DNS names %q is none of --client-allowed-names %q",
+		leaf.Subject.CommonName, leaf.DNSNames, f.e.ClientAllowedNames)
 }
 
 // current is the configuration for a new handshake, reloaded first if the files changed.

@@ -18,6 +18,10 @@ import (
 	"time"
 )
 
+// ClientName is the CommonName of the client certificate: kube-scheduler's identity, as in
+// the certificate of kubeadm's scheduler.conf.
+const ClientName = "system:kube-scheduler"
+
 // PKI is a throwaway CA with a loopback server certificate (for the extender) and a client
 // certificate (for kube-scheduler), all written as PEM files.
 type PKI struct {
@@ -25,11 +29,14 @@ type PKI struct {
 	ServerCertFile, ServerKeyFile string
 	ClientCertFile, ClientKeyFile string
 	Pool                          *x509.CertPool // holds the CA
-	Client                        tls.Certificate
+	// Client is the client certificate, of CommonName ClientName.
+	Client tls.Certificate
+
+	issue func(cn string, dnsNames []string, usage x509.ExtKeyUsage) ([]byte, []byte, error)
 }
 
 // New makes a CA and certificates valid for a day in dir: ca.crt, server.crt/.key
-// (127.0.0.1 and localhost) and client.crt/.key.
+// (127.0.0.1 and localhost) and client.crt/.key (ClientName).
 func New(dir string) (*PKI, error) {
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -48,16 +55,18 @@ func New(dir string) (*PKI, error) {
 	if err != nil {
 		return nil, err
 	}
-	issue := func(serial int64, cn string, usage x509.ExtKeyUsage) ([]byte, []byte, error) {
+	serial := int64(1)
+	issue := func(cn string, dnsNames []string, usage x509.ExtKeyUsage) ([]byte, []byte, error) {
 		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		if err != nil {
 			return nil, nil, err
 		}
+		serial++
 		tmpl := &x509.Certificate{
 			SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: cn},
 			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
 			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{usage},
-			IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: []string{"localhost"},
+			IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: dnsNames,
 		}
 		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
 		if err != nil {
@@ -73,14 +82,14 @@ func New(dir string) (*PKI, error) {
 		CAFile:         filepath.Join(dir, "ca.crt"),
 		ServerCertFile: filepath.Join(dir, "server.crt"), ServerKeyFile: filepath.Join(dir, "server.key"),
 		ClientCertFile: filepath.Join(dir, "client.crt"), ClientKeyFile: filepath.Join(dir, "client.key"),
-		Pool: x509.NewCertPool(),
+		Pool: x509.NewCertPool(), issue: issue,
 	}
 	p.Pool.AddCert(ca)
-	serverCert, serverKey, err := issue(2, "rktsched-extender", x509.ExtKeyUsageServerAuth)
+	serverCert, serverKey, err := issue("rktsched-extender", []string{"localhost"}, x509.ExtKeyUsageServerAuth)
 	if err != nil {
 		return nil, err
 	}
-	clientCert, clientKey, err := issue(3, "kube-scheduler", x509.ExtKeyUsageClientAuth)
+	clientCert, clientKey, err := issue(ClientName, []string{"localhost"}, x509.ExtKeyUsageClientAuth)
 	if err != nil {
 		return nil, err
 	}
@@ -94,6 +103,16 @@ func New(dir string) (*PKI, error) {
 	}
 	p.Client, err = tls.X509KeyPair(clientCert, clientKey)
 	return p, err
+}
+
+// IssueClient makes another client certificate of the CA, of CommonName cn and DNS names
+// dnsNames (a kubelet's, an admin's, another component's).
+func (p *PKI) IssueClient(cn string, dnsNames ...string) (tls.Certificate, error) {
+	cert, key, err := p.issue(cn, dnsNames, x509.ExtKeyUsageClientAuth)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.X509KeyPair(cert, key)
 }
 
 func certPEM(der []byte) []byte {
