@@ -6,11 +6,13 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	v1 "k8s.io/api/core/v1"
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 
 	"github.com/rktsched/rktsched/policy"
@@ -59,6 +61,65 @@ func TestPanicGivesBackItsPlace(t *testing.T) {
 			decodeOK(t, serve(t, s, http.MethodPost, "filter", nodesArgs(pod("p", nil), matrixNodes())), &res)
 			if got := testutil.ToFloat64(s.metrics.inFlight); got != 0 {
 				t.Errorf("requests_in_flight = %v after both ended, want 0", got)
+			}
+		})
+	}
+}
+
+// rawArgs is an ExtenderArgs body whose Pod is raw JSON, with the matrix nodes.
+func rawArgs(pod string) []byte {
+	list := &v1.NodeList{}
+	for _, n := range matrixNodes() {
+		list.Items = append(list.Items, *n)
+	}
+	return []byte(`{"Pod":` + pod + `,"Nodes":` + string(mustJSON(list)) + `}`)
+}
+
+// TestQuantityBounds: a quantity out of what Kubernetes can represent is refused 400 with a
+// message before resource.ParseQuantity spends minutes and hundreds of MB on it (issue 26,
+// item 2), wherever in the Pod it is; quantities up to 2^63-1 are read as before.
+func TestQuantityBounds(t *testing.T) {
+	container := func(resources string) string {
+		return `{"metadata":{"name":"q"},"spec":{"containers":[{"name":"c","image":"i","resources":` + resources + `}]}}`
+	}
+	limits := func(q string) string { return container(`{"limits":{"cpu":"` + q + `"}}`) }
+	tests := []struct {
+		name string
+		pod  string
+		// refused: the message names; "" for served.
+		refused string
+	}{
+		{"the issue's cpu limit", limits("1.00000000000000000001e100000000"), "over 2^63-1"},
+		{"a tiny exponent", limits("1e-100000000"), "under 1n"},
+		{"zero with a huge exponent", limits("0e100000000"), "over 2^63-1"},
+		{"an exponent past int32", limits("1e99999999999"), "over 2^63-1"},
+		{"65 bytes", limits("1" + strings.Repeat("0", 64)), "65 bytes"},
+		{"1e19", limits("1e19"), "over 2^63-1"},
+		{"16Ei", limits("16Ei"), "over 2^63-1"},
+		{"a number, not a string", container(`{"requests":{"memory":1e100000000}}`), "2^63-1"},
+		{"memory request", container(`{"requests":{"memory":"1e100000000"}}`), "2^63-1"},
+		{"init container", `{"metadata":{"name":"q"},"spec":{"initContainers":[{"name":"i","resources":{"limits":{"memory":"1e100000000"}}}],"containers":[{"name":"c"}]}}`, "2^63-1"},
+		{"pod overhead", `{"metadata":{"name":"q"},"spec":{"overhead":{"cpu":"1e100000000"},"containers":[{"name":"c"}]}}`, "2^63-1"},
+		{"pod-level resources", `{"metadata":{"name":"q"},"spec":{"resources":{"limits":{"cpu":"1e100000000"}},"containers":[{"name":"c"}]}}`, "2^63-1"},
+		{"emptyDir sizeLimit", `{"metadata":{"name":"q"},"spec":{"volumes":[{"name":"v","emptyDir":{"sizeLimit":"1e100000000"}}],"containers":[{"name":"c"}]}}`, "2^63-1"},
+		{"downward API divisor", `{"metadata":{"name":"q"},"spec":{"containers":[{"name":"c","env":[{"name":"E","valueFrom":{"resourceFieldRef":{"resource":"limits.cpu","divisor":"1e-100000000"}}}]}]}}`, "under 1n"},
+		{"status allocated resources", `{"metadata":{"name":"q"},"spec":{"containers":[{"name":"c"}]},"status":{"containerStatuses":[{"name":"c","allocatedResources":{"cpu":"1e100000000"}}]}}`, "2^63-1"},
+		{"2^63-1", limits("9223372036854775807"), ""},
+		{"7Ei", limits("7Ei"), ""},
+		{"a canonical milli value", limits("1500m"), ""},
+		{"an exponent in range", limits("1.5e3"), ""},
+		{"a fraction under 1n", limits("0.0000000000001"), ""},
+	}
+	s := newTestServer(t, true)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := serve(t, s, http.MethodPost, "filter", rawArgs(tt.pod))
+			if tt.refused == "" {
+				decodeOK(t, rec, &extenderv1.ExtenderFilterResult{})
+				return
+			}
+			if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), tt.refused) {
+				t.Errorf("status %d %q, want 400 naming %q", rec.Code, rec.Body, tt.refused)
 			}
 		})
 	}

@@ -137,7 +137,7 @@ func (pc *podCache) analyze(raw []byte, p *policy.Policy, objs policy.Objects, g
 		return e, nil
 	}
 	var pod v1.Pod
-	if err := wire.Unmarshal(raw, &pod); err != nil {
+	if err := wire.UnmarshalPod(raw, &pod); err != nil {
 		return nil, fmt.Errorf("decoding Pod: %w", err)
 	}
 	e := newPodEntry(p, &pod, objs, generation)
