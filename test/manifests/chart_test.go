@@ -1,6 +1,7 @@
 package manifests
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -392,4 +393,49 @@ func containerCommands(deployment object) map[string][]any {
 		out[c["name"].(string)] = []any{c["command"], c["args"]}
 	}
 	return out
+}
+
+// TestExtenderProbesNeedNoClientCertificate: in manifests/ and the chart alike, the
+// extender serves its probes on --probe-address, and its liveness and readiness probes go
+// there, so they keep working when --client-ca-file is added (issue 26, item 5).
+func TestExtenderProbesNeedNoClientCertificate(t *testing.T) {
+	sources := []struct {
+		name string
+		objs []object
+		port float64
+	}{
+		{"manifests", shippedManifests(t, filepath.Join(repoRoot, "manifests")), 8081},
+		{"chart", render(t), 8081},
+		{"chart with extender.probePort=9000", render(t, "extender.probePort=9000"), 9000},
+	}
+	for _, src := range sources {
+		t.Run(src.name, func(t *testing.T) {
+			d, ok := byKey(src.objs)["Deployment/rktsched-extender"]
+			if !ok {
+				t.Fatal("no extender Deployment")
+			}
+			c := podSpec(d)["containers"].([]any)[0].(map[string]any)
+			args, _ := c["args"].([]any)
+			wantArg := fmt.Sprintf("--probe-address=:%d", int(src.port))
+			if !slices.Contains(args, any(wantArg)) {
+				t.Errorf("args %v lack %s", args, wantArg)
+			}
+			var probesPort float64
+			for _, p := range c["ports"].([]any) {
+				if p := p.(map[string]any); p["name"] == "probes" {
+					probesPort, _ = p["containerPort"].(float64)
+				}
+			}
+			if probesPort != src.port {
+				t.Errorf("containerPort probes = %v, want %v", probesPort, src.port)
+			}
+			for _, probe := range []string{"livenessProbe", "readinessProbe"} {
+				p, _ := c[probe].(map[string]any)
+				get, _ := p["httpGet"].(map[string]any)
+				if get["port"] != "probes" || get["scheme"] == "HTTPS" {
+					t.Errorf("%s %v: want plain HTTP on port probes", probe, get)
+				}
+			}
+		})
+	}
 }
