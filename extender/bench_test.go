@@ -56,7 +56,9 @@ func benchVerbs(b *testing.B, handler func(*testing.B, []*v1.Node) http.Handler)
 					b.SetBytes(int64(len(body)))
 					b.ReportAllocs()
 					for b.Loop() {
-						serveBench(h, verb, body)
+						if rec := serveBench(h, verb, body); rec.Code != http.StatusOK {
+							b.Fatalf("status %d: %.200s", rec.Code, rec.Body)
+						}
 					}
 				})
 			}

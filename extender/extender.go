@@ -6,8 +6,9 @@
 // hands the raw bytes of the nodes that pass back unchanged (see internal/wire).
 //
 // The extender trusts no caller: a cached pod analysis or node profile is reused only for the
-// same bytes, every cache is bounded, requests past MaxInFlight get 429, and the verbs answer
-// 503 until Ready has nothing left to wait for.
+// same bytes, every cache is bounded, requests past MaxInFlight get 429, requests wait for
+// room in the memory budget (MaxBytesInFlight, budget.go), requests past a per-request bound
+// get 413, and the verbs answer 503 until Ready has nothing left to wait for.
 package extender
 
 import (
@@ -19,6 +20,7 @@ import (
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 
+	"github.com/rktsched/rktsched/extender/internal/wire"
 	"github.com/rktsched/rktsched/policy"
 )
 
@@ -43,6 +45,14 @@ type Config struct {
 	// MaxInFlight caps the verb requests served at once; past it they get 429 at once. Zero
 	// means DefaultMaxInFlight.
 	MaxInFlight int
+	// MaxBytesInFlight is the memory the verb requests being served may hold together
+	// (budget.go); past it they wait their turn, and get 429 after a few seconds. Zero
+	// means DefaultMaxBytesInFlight.
+	MaxBytesInFlight int64
+	// MaxNodesPerRequest bounds the Nodes, NodeNames or nodes with victims of a request, and
+	// MaxVictimsPerRequest the victim pods of a preemption request; past them it gets 413.
+	// Zero means DefaultMaxNodesPerRequest, DefaultMaxVictimsPerRequest.
+	MaxNodesPerRequest, MaxVictimsPerRequest int
 	// Clock is the pod cache's clock; nil is the real one.
 	Clock clock.PassiveClock
 	// Version is reported by /version and rktsched_build_info.
@@ -68,6 +78,13 @@ type Server struct {
 	logger       klog.Logger
 	profiling    bool
 	handler      http.Handler
+
+	// The memory budget (budget.go), the pool of calls, the per-request bounds: limits'
+	// (maxNodes, maxVictims) and wire.Shape's (maxOpenMembers).
+	budget                               budget
+	pool                                 callPool
+	limits                               wire.Limits
+	maxNodes, maxVictims, maxOpenMembers int
 }
 
 // New checks cfg and returns a Server.
@@ -85,6 +102,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxInFlight < 0 {
 		errs = append(errs, errors.New("the maximum of requests in flight must be positive"))
 	}
+	if cfg.MaxBytesInFlight < 0 || cfg.MaxNodesPerRequest < 0 || cfg.MaxVictimsPerRequest < 0 {
+		errs = append(errs, errors.New("the memory budget and the per-request bounds must be positive"))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -94,15 +114,20 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxInFlight == 0 {
 		cfg.MaxInFlight = DefaultMaxInFlight
 	}
+	if cfg.MaxBytesInFlight == 0 {
+		cfg.MaxBytesInFlight = DefaultMaxBytesInFlight
+	}
+	if cfg.MaxNodesPerRequest == 0 {
+		cfg.MaxNodesPerRequest = DefaultMaxNodesPerRequest
+	}
+	if cfg.MaxVictimsPerRequest == 0 {
+		cfg.MaxVictimsPerRequest = DefaultMaxVictimsPerRequest
+	}
 	if cfg.Clock == nil {
 		cfg.Clock = clock.RealClock{}
 	}
 	if cfg.Logger.GetSink() == nil {
 		cfg.Logger = klog.Background()
-	}
-	m, err := newMetrics(cfg.Registry, cfg.Version, cfg.Nodes, cfg.Policy, cfg.MaxInFlight)
-	if err != nil {
-		return nil, err
 	}
 	s := &Server{
 		store:        cfg.Policy,
@@ -112,11 +137,20 @@ func New(cfg Config) (*Server, error) {
 		inFlight:     make(chan struct{}, cfg.MaxInFlight),
 		maxBodyBytes: cfg.MaxBodyBytes,
 		registry:     cfg.Registry,
-		metrics:      m,
 		ready:        cfg.Ready,
 		version:      cfg.Version,
 		logger:       cfg.Logger.WithName("extender"),
 		profiling:    cfg.Profiling,
+		budget:       newBudget(cfg.MaxBytesInFlight),
+		limits:       wire.Limits{Nodes: cfg.MaxNodesPerRequest, Victims: cfg.MaxVictimsPerRequest},
+		maxNodes:     cfg.MaxNodesPerRequest,
+		maxVictims:   cfg.MaxVictimsPerRequest,
+	}
+	// A preemption request holds an object of its nodes open while it reads them.
+	s.maxOpenMembers = max(DefaultMaxOpenMembers, 2*cfg.MaxNodesPerRequest)
+	var err error
+	if s.metrics, err = newMetrics(cfg.Registry, cfg.Version, cfg.Nodes, cfg.Policy, cfg.MaxInFlight, &s.budget); err != nil {
+		return nil, err
 	}
 	s.handler = s.routes()
 	return s, nil

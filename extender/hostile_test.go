@@ -2,11 +2,14 @@ package extender
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -122,5 +125,312 @@ func TestQuantityBounds(t *testing.T) {
 				t.Errorf("status %d %q, want 400 naming %q", rec.Code, rec.Body, tt.refused)
 			}
 		})
+	}
+}
+
+// many is n copies of el, comma-separated.
+func many(n int, el string) string {
+	var b strings.Builder
+	b.Grow(n * (len(el) + 1))
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(el)
+	}
+	return b.String()
+}
+
+// manyNames is n distinct JSON members `"<prefix><i>":value`, comma-separated.
+func manyMembers(n int, prefix, value string) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `"%s%d":%s`, prefix, i, value)
+	}
+	return b.String()
+}
+
+// TestRequestBounds: a request past a per-request bound is refused 413 with a message naming
+// the bound, before what it carries is held item by item (issue 26, item 1): the issue's
+// 10.5 MB NodeList of 3.5 million `{}` took 1.28 GB, and its Pod of a million empty
+// containers 962 MB. Requests at the bounds are served.
+func TestRequestBounds(t *testing.T) {
+	const simplePod = `{"metadata":{"name":"p","namespace":"d"},"spec":{"containers":[{"name":"c","image":"i"}]}}`
+	withPod := func(pod string) string { return `{"Pod":` + pod + `,"Nodes":{"items":[]}}` }
+	tests := []struct {
+		name, verb, body string
+		// refused is what the 413 (or 400, for a Node's parts) says; "" for served (200).
+		refused string
+	}{
+		{"the issue's 3.5 million empty Nodes", "filter", `{"Pod":` + simplePod + `,"Nodes":{"items":[` + many(3_500_000, "{}") + `]}}`,
+			"items of Nodes: over the limit of 10000 (--max-nodes-per-request)"},
+		{"10001 Nodes", "prioritize", `{"Pod":` + simplePod + `,"Nodes":{"items":[` + many(10_001, "{}") + `]}}`,
+			"items of Nodes: over the limit of 10000 (--max-nodes-per-request)"},
+		{"10000 Nodes", "filter", `{"Pod":` + simplePod + `,"Nodes":{"items":[` + many(10_000, `{"metadata":{"name":"n"}}`) + `]}}`, ""},
+		{"10001 NodeNames", "filter", `{"Pod":` + simplePod + `,"NodeNames":[` + many(10_001, `"n"`) + `]}`,
+			"NodeNames: over the limit of 10000 (--max-nodes-per-request)"},
+		{"10000 NodeNames", "filter", `{"Pod":` + simplePod + `,"NodeNames":[` + many(10_000, `"n"`) + `]}`, ""},
+		{"10001 nodes with victims", "preempt", `{"Pod":` + simplePod + `,"NodeNameToMetaVictims":{` + manyMembers(10_001, "n", "null") + `}}`,
+			"nodes with victims: over the limit of 10000 (--max-nodes-per-request)"},
+		{"3 million empty victims", "preempt", `{"Pod":` + simplePod + `,"NodeNameToMetaVictims":{"n":{"Pods":[` + many(3_000_000, "{}") + `]}}}`,
+			"victim pods: over the limit of 110000 (--max-victims-per-request)"},
+		{"victims of all nodes add up", "preempt", `{"Pod":` + simplePod + `,"NodeNameToMetaVictims":{"a":{"Pods":[` + many(60_000, `{"UID":"u"}`) +
+			`]},"b":{"Pods":[` + many(60_000, `{"UID":"u"}`) + `]}}}`, "victim pods: over the limit of 110000"},
+		{"110000 victims", "preempt", `{"Pod":` + simplePod + `,"NodeNameToMetaVictims":{"a":{"Pods":[` + many(110_000, `{"UID":"u"}`) + `]}}}`, ""},
+		{"the issue's Pod of a million empty containers", "filter", withPod(`{"metadata":{"name":"p"},"spec":{"containers":[` + many(1_000_000, "{}") + `]}}`),
+			"containers, initContainers and ephemeralContainers in the Pod: over the limit of 1024"},
+		{"init containers count too", "filter", withPod(`{"metadata":{"name":"p"},"spec":{"containers":[{}],"initContainers":[` + many(1024, "{}") + `]}}`),
+			"containers, initContainers and ephemeralContainers in the Pod"},
+		{"1024 containers", "filter", withPod(`{"metadata":{"name":"p"},"spec":{"containers":[` + many(1024, `{"name":"c"}`) + `]}}`), ""},
+		{"a million volumes", "filter", withPod(`{"metadata":{"name":"p"},"spec":{"containers":[{}],"volumes":[` + many(1_000_000, "{}") + `]}}`),
+			"volumes in the Pod: over the limit of 1024"},
+		{"a million env vars", "filter", withPod(`{"metadata":{"name":"p"},"spec":{"containers":[{"env":[` + many(1_000_000, "{}") + `]}]}}`),
+			"JSON values in the Pod: over the limit of 50000"},
+		{"a Pod over 3 MiB", "filter", withPod(`{"metadata":{"name":"p","annotations":{"a":"` + strings.Repeat("x", 3<<20) + `"}}}`),
+			"Pod size in bytes"},
+		{"1.2 million names in a skipped object", "filter", `{"Pod":` + simplePod + `,"Nodes":{"items":[]},"junk":{` + manyMembers(1_200_000, "k", "0") + `}}`,
+			"object members open at once: 1200003, over the limit of 65536"},
+		{"a Node of a million runtime handlers", "filter", `{"Pod":` + simplePod + `,"Nodes":{"items":[{"metadata":{"name":"n"},"status":{"runtimeHandlers":[` + many(1_000_000, "{}") + `]}}]}}`,
+			`node "n": status.runtimeHandlers in bytes: 3000001, over the limit of 65536`},
+		{"a Node of a 3 MB handlers annotation", "filter", `{"Pod":` + simplePod + `,"Nodes":{"items":[{"metadata":{"name":"n","annotations":{"rktsched.io/runtime-handlers":"` + strings.Repeat("a,", 1_500_000) + `"}}}]}}`,
+			"annotation in bytes: 3000002, over the limit of 262144"},
+		{"a Node of 70000 labels", "filter", `{"Pod":` + simplePod + `,"Nodes":{"items":[{"metadata":{"name":"n","labels":{` + manyMembers(70_000, "k", `""`) + `}}}]}}`,
+			"object members open at once"},
+	}
+	s := newTestServer(t, false)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := serve(t, s, http.MethodPost, tt.verb, []byte(tt.body))
+			if tt.refused == "" {
+				if rec.Code != http.StatusOK {
+					t.Errorf("status %d %.300q, want 200", rec.Code, rec.Body)
+				}
+			} else if (rec.Code != http.StatusRequestEntityTooLarge && rec.Code != http.StatusBadRequest) || !strings.Contains(rec.Body.String(), tt.refused) {
+				t.Errorf("status %d %.300q, want 413 (or 400) saying %q", rec.Code, rec.Body, tt.refused)
+			}
+			if used := inUse(s); used != 0 {
+				t.Errorf("%d bytes of the budget still held after the answer", used)
+			}
+		})
+	}
+}
+
+// hold takes n bytes of s's budget, as requests in flight would, until the returned func.
+func hold(t *testing.T, s *Server, n int64) func() {
+	t.Helper()
+	if !s.budget.sem.TryAcquire(n) {
+		t.Fatalf("cannot hold %d bytes", n)
+	}
+	return func() { s.budget.sem.Release(n) }
+}
+
+// TestMemoryBudget: the requests in flight share one memory budget, taken before memory is
+// (issue 26, item 1): a request waits its turn for its share, holding nothing meanwhile, and
+// is served once the others leave room; one whose caller gives up gets 429 naming the flag;
+// one that could not fit even alone gets 413 at once; what a request held is given back
+// however it ends.
+func TestMemoryBudget(t *testing.T) {
+	body := nodesArgs(pod("p", nil), matrixNodes())
+	tests := []struct {
+		name   string
+		budget int64
+		// held is what other requests in flight hold when this one comes; they leave if
+		// leave, else the caller gives up.
+		held  int64
+		leave bool
+		body  []byte
+		code  int
+		says  string
+	}{
+		{"room", 64 << 20, 0, false, body, http.StatusOK, ""},
+		{"room beside others", 64 << 20, 32 << 20, false, body, http.StatusOK, ""},
+		{"it waits for the others to leave", 64 << 20, 63 << 20, true, body, http.StatusOK, ""},
+		{"its caller gives up waiting", 64 << 20, 64 << 20, false, body, http.StatusTooManyRequests, "--max-bytes-in-flight"},
+		{"it could never fit", 4 << 20, 0, false, []byte(`{"Pod":{},"Nodes":{"items":[` + many(200_000, "{}") + `]}}`),
+			http.StatusRequestEntityTooLarge, "more than all requests together may (4 MiB, --max-bytes-in-flight)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := New(Config{Policy: policy.NewStore(policy.Default()), PodCacheTTL: time.Minute, MaxBodyBytes: 8 << 20,
+				MaxBytesInFlight: tt.budget, Registry: prometheus.NewRegistry()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			leave := func() {}
+			if tt.held > 0 {
+				leave = hold(t, s, tt.held)
+			}
+			ctx, giveUp := context.WithCancel(context.Background())
+			defer giveUp()
+			done := make(chan *httptest.ResponseRecorder)
+			go func() {
+				req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/filter", bytes.NewReader(tt.body))
+				rec := httptest.NewRecorder()
+				s.ServeHTTP(rec, req)
+				done <- rec
+			}()
+			var rec *httptest.ResponseRecorder
+			select {
+			case rec = <-done: // answered without waiting
+			case <-waiting(s):
+				if tt.leave {
+					leave()
+				} else {
+					giveUp()
+				}
+				rec = <-done
+			}
+			if rec.Code != tt.code || !strings.Contains(rec.Body.String(), tt.says) {
+				t.Errorf("status %d %.200q, want %d saying %q", rec.Code, rec.Body, tt.code, tt.says)
+			}
+			if !tt.leave {
+				leave()
+			}
+			if used, waiting := inUse(s), s.budget.waiting.Load(); used != 0 || waiting != 0 {
+				t.Errorf("after the answer: %d bytes held, %d requests waiting; want none", used, waiting)
+			}
+		})
+	}
+}
+
+// inUse is what requests hold of s's budget: what the idle calls hold is given back first.
+func inUse(s *Server) int64 {
+	s.flushIdle()
+	return s.budget.used.Load()
+}
+
+// waiting is closed once a request waits for room in s's budget.
+func waiting(s *Server) <-chan struct{} {
+	ch := make(chan struct{})
+	go func() {
+		for s.budget.waiting.Load() == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		close(ch)
+	}()
+	return ch
+}
+
+// TestUnsizedBodyGrowsWithinBudget: a body of no stated length (chunked) is taken from the
+// budget step by step as it arrives, never waiting while it holds some: with no room left
+// for the next step it is refused 429 at once.
+func TestUnsizedBodyGrowsWithinBudget(t *testing.T) {
+	s, err := New(Config{Policy: policy.NewStore(policy.Default()), PodCacheTTL: time.Minute, MaxBodyBytes: 8 << 20,
+		MaxBytesInFlight: 2 << 20, Registry: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leave := hold(t, s, 1<<20) // others hold half
+	req := httptest.NewRequest(http.MethodPost, "/filter", io.MultiReader(bytes.NewReader(nodesArgs(pod("p", nil), matrixNodes())),
+		strings.NewReader(strings.Repeat(" ", 2<<20))))
+	req.ContentLength = -1
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, req)
+	if rec.Code != http.StatusTooManyRequests || !strings.Contains(rec.Body.String(), "--max-bytes-in-flight") {
+		t.Errorf("status %d %.200q, want 429 naming --max-bytes-in-flight", rec.Code, rec.Body)
+	}
+	if used := inUse(s); used != 0 {
+		t.Errorf("%d bytes still held after the answer", used)
+	}
+	// Small enough, it is served.
+	leave()
+	req = httptest.NewRequest(http.MethodPost, "/filter", bytes.NewReader(nodesArgs(pod("p", nil), matrixNodes())))
+	req.ContentLength = -1
+	rec = httptest.NewRecorder()
+	s.ServeHTTP(rec, req)
+	decodeOK(t, rec, &extenderv1.ExtenderFilterResult{})
+}
+
+// TestPooledBuffersAreCounted: a pooled call's buffers, kept from a large request, count in
+// its share when it serves the next one (a part they cover is not taken twice); if they do
+// not fit beside it, the call drops them rather than hold memory nobody counted.
+func TestPooledBuffersAreCounted(t *testing.T) {
+	tests := []struct {
+		name     string
+		budget   int64
+		wantKept bool
+	}{
+		{"the budget holds them", 16 << 20, true},
+		{"it does not", 2 << 20, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := New(Config{Policy: policy.NewStore(policy.Default()), PodCacheTTL: time.Minute, MaxBodyBytes: 1 << 20,
+				MaxBytesInFlight: tt.budget, MaxNodesPerRequest: 100, Registry: prometheus.NewRegistry()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := &call{verb: "filter", body: make([]byte, 0, 4<<20), out: make([]byte, 0, 4<<20)}
+			if err := s.begin(context.Background(), c, 1000); err != nil {
+				t.Fatal(err)
+			}
+			want := c.want.total()
+			if tt.wantKept {
+				want = c.want.covering(share{body: 4 << 20, answer: 4 << 20}).total()
+			}
+			if kept := cap(c.body) > 0; kept != tt.wantKept || c.held != want || s.budget.used.Load() != want {
+				t.Errorf("buffers kept %v, held %d (budget used %d); want %v, %d", kept, c.held, s.budget.used.Load(), tt.wantKept, want)
+			}
+			s.end(c)
+			if used := s.budget.used.Load(); used != 0 {
+				t.Errorf("%d bytes still held after end", used)
+			}
+		})
+	}
+}
+
+// TestLargestRequestsOneAfterAnother: the largest requests the defaults are made for (every
+// node of a 5000-node cluster, full Nodes) are served one after another on a pooled call,
+// whose kept buffers are reused rather than reserved twice.
+func TestLargestRequestsOneAfterAnother(t *testing.T) {
+	nodes := benchNodes(5000)
+	s := newTestServer(t, false, nodes...)
+	for _, verb := range allVerbs {
+		body := benchBody(verb, "nodes", 5000)
+		if len(body) > DefaultMaxBodyBytes {
+			t.Fatalf("%s body of %d bytes, over DefaultMaxBodyBytes", verb, len(body))
+		}
+		for i := range 3 {
+			if rec := serve(t, s, http.MethodPost, verb, body); rec.Code != http.StatusOK {
+				t.Errorf("%s, call %d: %d %.200s", verb, i, rec.Code, rec.Body)
+			}
+		}
+	}
+	if used := inUse(s); used != 0 {
+		t.Errorf("%d bytes still held", used)
+	}
+}
+
+// TestIdleCallsAreCounted: the calls kept for the next requests keep their buffers counted
+// in the budget, at most maxIdleCalls of them, and give them back when asked.
+func TestIdleCallsAreCounted(t *testing.T) {
+	s := newTestServer(t, true)
+	body := []byte(`{"Pod":{"metadata":{"name":"p"}},"Nodes":{"items":[` + many(5000, `{"metadata":{"name":"n"}}`) + `]}}`)
+	var wg sync.WaitGroup
+	for range 2 * maxIdleCalls {
+		wg.Go(func() { decodeOK(t, serve(t, s, http.MethodPost, "filter", body), &extenderv1.ExtenderFilterResult{}) })
+	}
+	wg.Wait()
+	s.pool.mu.Lock()
+	var kept int64
+	for _, c := range s.pool.idle {
+		kept += c.kept().total()
+		if c.held != c.kept().total() {
+			t.Errorf("an idle call holds %d bytes of the budget for buffers of %d", c.held, c.kept().total())
+		}
+	}
+	idle := len(s.pool.idle)
+	s.pool.mu.Unlock()
+	if idle == 0 || idle > maxIdleCalls || kept < int64(len(body)) {
+		t.Errorf("%d idle calls keeping %d bytes; want 1..%d keeping at least a body", idle, kept, maxIdleCalls)
+	}
+	if used := s.budget.used.Load(); used != kept {
+		t.Errorf("the budget holds %d bytes, want the idle calls' %d", used, kept)
+	}
+	if !s.flushIdle() || s.budget.used.Load() != 0 {
+		t.Errorf("after flushIdle the budget holds %d bytes, want 0", s.budget.used.Load())
 	}
 }

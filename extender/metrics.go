@@ -28,11 +28,11 @@ type metrics struct {
 	clientsRefused prometheus.Counter
 }
 
-func newMetrics(reg *prometheus.Registry, buildVersion string, nodes *NodeCache, store *policy.Store, maxInFlight int) (*metrics, error) {
+func newMetrics(reg *prometheus.Registry, buildVersion string, nodes *NodeCache, store *policy.Store, maxInFlight int, b *budget) (*metrics, error) {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rktsched_extender_requests_total",
-			Help: "Extender requests answered, by verb and HTTP status code (429: over --max-requests-in-flight; 503: not ready yet).",
+			Help: "Extender requests answered, by verb and HTTP status code (413: over a per-request bound; 429: over --max-requests-in-flight or --max-bytes-in-flight; 503: not ready yet).",
 		}, []string{"verb", "code"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "rktsched_extender_request_duration_seconds",
@@ -67,8 +67,22 @@ func newMetrics(reg *prometheus.Registry, buildVersion string, nodes *NodeCache,
 		Help: "The cap on verb requests served at once (--max-requests-in-flight); past it they get 429.",
 	})
 	maxInFlightGauge.Set(float64(maxInFlight))
+	bytesInFlight := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "rktsched_extender_bytes_in_flight",
+		Help: "Memory the verb requests being served have reserved, in bytes (bodies, answers, what reading them holds).",
+	}, func() float64 { return float64(b.used.Load()) })
+	maxBytesInFlight := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "rktsched_extender_max_bytes_in_flight",
+		Help: "The memory the verb requests being served may reserve together (--max-bytes-in-flight), in bytes; past it they wait their turn.",
+	})
+	maxBytesInFlight.Set(float64(b.limit))
+	waiting := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "rktsched_extender_requests_waiting_for_memory",
+		Help: "Verb requests waiting for room in --max-bytes-in-flight (first come, first served; 429 after 10 s).",
+	}, func() float64 { return float64(b.waiting.Load()) })
 	all := []prometheus.Collector{
-		m.requests, m.duration, m.refused, m.unknown, m.inFlight, m.tlsReloads, m.clientsRefused, maxInFlightGauge, version.BuildInfo(buildVersion),
+		m.requests, m.duration, m.refused, m.unknown, m.inFlight, m.tlsReloads, m.clientsRefused, maxInFlightGauge,
+		bytesInFlight, maxBytesInFlight, waiting, version.BuildInfo(buildVersion),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	}

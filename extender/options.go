@@ -23,12 +23,30 @@ const Component = "rktsched-extender"
 
 // Defaults of the command line.
 const (
-	DefaultListen       = ":8888"
-	DefaultMaxBodyBytes = 128 << 20 // 5000 full Nodes with 20 images each are about 25 MiB
+	DefaultListen = ":8888"
+	// DefaultMaxBodyBytes: the largest request is a full-Node filter (nodeCacheCapable:
+	// false) of every node of the largest cluster kube-scheduler supports, 5000 nodes (it
+	// sends only the nodes its own filters passed, at most all of them with
+	// percentageOfNodesToScore: 100): with 20 images each (internal/realistic), 33 MiB.
+	DefaultMaxBodyBytes = 48 << 20
 	DefaultPodCacheTTL  = 30 * time.Second
 	// DefaultMaxInFlight: kube-scheduler calls an extender one request at a time per
 	// scheduling profile; 64 leaves room for several schedulers and retries.
 	DefaultMaxInFlight = 64
+	// DefaultMaxBytesInFlight holds one filter request of DefaultMaxBodyBytes (three times
+	// its body and 1.25 KiB a node: budget.go), or hundreds of ordinary ones. With the caches
+	// (at most ~130 MiB, filled only by callers sending thousands of distinct pods and
+	// nodes) and the runtime, the extender stays under the shipped 512 MiB memory limit.
+	DefaultMaxBytesInFlight = 160 << 20
+	// DefaultMaxNodesPerRequest: kube-scheduler sends at most every node of the cluster, and
+	// supports clusters of up to 5000 nodes; twice that leaves room.
+	DefaultMaxNodesPerRequest = 10_000
+	// DefaultMaxVictimsPerRequest: kube-scheduler's preemption sends at most
+	// max(100, 10% of the nodes) candidates (DefaultPreemption's minCandidateNodesAbsolute
+	// and minCandidateNodesPercentage), 500 of 5000 nodes, each with at most the 110 pods a
+	// node runs by default (the kubelet's --max-pods): 55,000 victims; twice that leaves room.
+	// Raise it with minCandidateNodesPercentage.
+	DefaultMaxVictimsPerRequest = 110_000
 	// DefaultClientAllowedNames is kube-scheduler's identity: the CommonName of the client
 	// certificate kubeadm writes into /etc/kubernetes/scheduler.conf, and the user RBAC
 	// knows kube-scheduler by.
@@ -50,6 +68,9 @@ type Options struct {
 	ProbeAddress       string
 	PodCacheTTL        time.Duration
 	MaxInFlight        int
+	MaxBytesInFlight   int64
+	MaxNodes           int
+	MaxVictims         int
 	Profiling          bool
 }
 
@@ -67,6 +88,9 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.ProbeAddress, "probe-address", "", "host:port of a plain-HTTP listener that serves only /healthz, /readyz, /metrics and /version, without TLS or client certificates (for kubelet probes and Prometheus when --client-ca-file is set); empty: none, they are served on --listen only")
 	fs.DurationVar(&o.PodCacheTTL, "pod-cache-ttl", DefaultPodCacheTTL, "how long a pod's analysis is kept for the later verbs of its scheduling cycle")
 	fs.IntVar(&o.MaxInFlight, "max-requests-in-flight", DefaultMaxInFlight, "verb requests served at once; past it they get 429 at once")
+	fs.Int64Var(&o.MaxBytesInFlight, "max-bytes-in-flight", DefaultMaxBytesInFlight, "memory the verb requests being served may hold together, in bytes (their bodies, answers and what reading them holds, counted before it is taken); past it they wait their turn, and get 429 after 10 s. Keep it well under the container's memory limit, with the caches (~130 MiB at most) beside it")
+	fs.IntVar(&o.MaxNodes, "max-nodes-per-request", DefaultMaxNodesPerRequest, "most Nodes, NodeNames or nodes with victims one request may carry; past it 413 (kube-scheduler sends at most every node: 5000 in the largest clusters it supports)")
+	fs.IntVar(&o.MaxVictims, "max-victims-per-request", DefaultMaxVictimsPerRequest, "most victim pods one preemption request may carry, all nodes together; past it 413 (kube-scheduler's defaults send at most 500 candidate nodes of 110 pods at 5000 nodes)")
 	fs.BoolVar(&o.Profiling, "profiling", false, "serve Go's CPU, heap and goroutine profiles under /debug/pprof/ on --listen")
 }
 
@@ -81,6 +105,18 @@ func (o *Options) Validate() error {
 	}
 	if o.MaxInFlight <= 0 {
 		errs = append(errs, fmt.Errorf("--max-requests-in-flight must be positive, not %d", o.MaxInFlight))
+	}
+	if o.MaxNodes <= 0 {
+		errs = append(errs, fmt.Errorf("--max-nodes-per-request must be positive, not %d", o.MaxNodes))
+	}
+	if o.MaxVictims <= 0 {
+		errs = append(errs, fmt.Errorf("--max-victims-per-request must be positive, not %d", o.MaxVictims))
+	}
+	// The largest request must fit in the budget alone: about three times its body and a
+	// node's worth per node (budget.go).
+	if need := 3*o.MaxBodyBytes + int64(max(o.MaxNodes, 0))*itemCost; o.MaxBodyBytes > 0 && o.MaxBytesInFlight < need {
+		errs = append(errs, fmt.Errorf("--max-bytes-in-flight %d cannot hold one request of --max-body-bytes %d with --max-nodes-per-request %d: it needs %d",
+			o.MaxBytesInFlight, o.MaxBodyBytes, o.MaxNodes, need))
 	}
 	if o.PodCacheTTL <= 0 {
 		errs = append(errs, fmt.Errorf("--pod-cache-ttl must be positive, not %v", o.PodCacheTTL))
@@ -156,13 +192,16 @@ func run(ctx context.Context, client kubernetes.Interface, opts *Options, listen
 		return err
 	}
 	cfg := Config{
-		Policy:       source.Store(),
-		PodCacheTTL:  opts.PodCacheTTL,
-		MaxBodyBytes: opts.MaxBodyBytes,
-		MaxInFlight:  opts.MaxInFlight,
-		Version:      version.Version,
-		Logger:       logger,
-		Profiling:    opts.Profiling,
+		Policy:               source.Store(),
+		PodCacheTTL:          opts.PodCacheTTL,
+		MaxBodyBytes:         opts.MaxBodyBytes,
+		MaxInFlight:          opts.MaxInFlight,
+		MaxBytesInFlight:     opts.MaxBytesInFlight,
+		MaxNodesPerRequest:   opts.MaxNodes,
+		MaxVictimsPerRequest: opts.MaxVictims,
+		Version:              version.Version,
+		Logger:               logger,
+		Profiling:            opts.Profiling,
 	}
 	nodesSynced := func() bool { return true } // standalone: no node cache to wait for
 	if client != nil {

@@ -41,6 +41,9 @@ func TestOptions(t *testing.T) {
 		{"any client certificate of the CA", []string{"--client-allowed-names="}, nil},
 		{"an empty allowed name", []string{"--client-allowed-names=a,,b"}, []string{"--client-allowed-names"}},
 		{"probes on the verbs' address", []string{"--listen=:8888", "--probe-address=:8888"}, []string{"--probe-address must differ"}},
+		{"bounds not positive", []string{"--max-nodes-per-request=0", "--max-victims-per-request=-1"}, []string{"--max-nodes-per-request", "--max-victims-per-request"}},
+		{"a budget too small for the largest body", []string{"--max-body-bytes=67108864"}, []string{"--max-bytes-in-flight 167772160 cannot hold one request of --max-body-bytes 67108864"}},
+		{"a larger budget for larger bodies", []string{"--max-body-bytes=67108864", "--max-bytes-in-flight=268435456"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -65,8 +68,8 @@ func TestOptions(t *testing.T) {
 		fs := flag.NewFlagSet("test", flag.ContinueOnError)
 		var o Options
 		o.AddFlags(fs)
-		want := Options{Listen: ":8888", MaxBodyBytes: 128 << 20, PodCacheTTL: 30 * time.Second, MaxInFlight: 64,
-			ClientAllowedNames: "system:kube-scheduler"}
+		want := Options{Listen: ":8888", MaxBodyBytes: 48 << 20, PodCacheTTL: 30 * time.Second, MaxInFlight: 64,
+			ClientAllowedNames: "system:kube-scheduler", MaxBytesInFlight: 160 << 20, MaxNodes: 10_000, MaxVictims: 110_000}
 		want.Policy.Namespace, want.Policy.Name = "rktsched-system", "rktsched-policy"
 		if diff := cmp.Diff(want, o); diff != "" {
 			t.Errorf("defaults (-want +got):\n%s", diff)

@@ -129,12 +129,21 @@ func (pc *podCache) Len() int { return pc.lru.Len() }
 // analyze returns the analysis of the pod whose JSON is raw, under p: from the cache when the
 // same JSON was analysed under p and the same objects within the TTL, else by decoding it.
 // The objects the pod names are read from objs (nil: none exist), whose generation says
-// whether a cached analysis read the same ones.
-func (pc *podCache) analyze(raw []byte, p *policy.Policy, objs policy.Objects, generation int64) (*podEntry, error) {
+// whether a cached analysis read the same ones. Before decoding, the Pod is measured and
+// refused past its bounds (wire.ScanPod, a *wire.LimitError), and reserve is asked for what
+// decoding it will hold; its error is returned as it is.
+func (pc *podCache) analyze(raw []byte, p *policy.Policy, objs policy.Objects, generation int64, reserve func(wire.PodShape) error) (*podEntry, error) {
 	key := xxhash.Sum64(raw)
 	now := pc.clock.Now()
 	if e, ok := pc.lru.Get(key); ok && e.policy == p && e.generation == generation && bytes.Equal(e.raw, raw) && now.Sub(e.added) < pc.ttl {
 		return e, nil
+	}
+	sh, err := wire.ScanPod(raw)
+	if err != nil {
+		return nil, fmt.Errorf("Pod: %w", err)
+	}
+	if err := reserve(sh); err != nil {
+		return nil, err
 	}
 	var pod v1.Pod
 	if err := wire.UnmarshalPod(raw, &pod); err != nil {

@@ -6,16 +6,13 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"sync"
 
 	"github.com/rktsched/rktsched/extender/internal/wire"
 	"github.com/rktsched/rktsched/policy"
 )
 
 // call is one verb's request and answer: the body, what was read of it, the policy it is
-// judged by, the pod's analysis and the answer's buffers. Calls are pooled: bodies and
-// answers of 5000 full Nodes are tens of megabytes, and reusing them keeps that garbage out
-// of the scheduling cycle.
+// judged by, the pod's analysis and the answer's buffers. Calls are pooled (budget.go).
 type call struct {
 	body    []byte
 	reader  wire.Reader
@@ -29,13 +26,12 @@ type call struct {
 	scores  []wire.HostPriority
 	scratch []byte
 	out     []byte
-}
 
-var calls = sync.Pool{New: func() any { return new(call) }}
-
-func (c *call) release() {
-	c.policy, c.pod, c.stats = nil, nil, nil
-	calls.Put(c)
+	// verb is the verb served; held is what the call holds of the memory budget, and want
+	// what it needs, by part (budget.go).
+	verb string
+	held int64
+	want share
 }
 
 // httpError is a request the extender cannot answer, and the status that says why.
@@ -51,11 +47,12 @@ func badRequest(format string, args ...any) *httpError {
 	return &httpError{code: http.StatusBadRequest, err: fmt.Errorf(format, args...)}
 }
 
-// readBody reads the whole body into c.body, refusing one over the size limit with 413.
+// readBody reads the whole body into c.body, refusing one over the size limit with 413. The
+// call's share (budget.go) holds a body of the Content-Length; a body of no stated length
+// grows its buffer by doubling, each step taken from the budget first.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request, c *call) error {
-	if r.ContentLength > s.maxBodyBytes {
-		return &httpError{code: http.StatusRequestEntityTooLarge,
-			err: fmt.Errorf("request body of %d bytes is over the limit of %d (--max-body-bytes)", r.ContentLength, s.maxBodyBytes)}
+	if err := s.checkLength(r); err != nil {
+		return err
 	}
 	body := http.MaxBytesReader(w, r.Body, s.maxBodyBytes)
 	b := c.body[:0]
@@ -64,7 +61,15 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, c *call) error
 	}
 	for {
 		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
+			grow := max(cap(b), chunkGrowth)
+			c.want.body = int64(cap(b) + grow)
+			if err := s.top(c); err != nil {
+				c.body = b[:0]
+				return err
+			}
+			nb := make([]byte, len(b), cap(b)+grow)
+			copy(nb, b)
+			b = nb
 		}
 		n, err := body.Read(b[len(b):cap(b)])
 		b = b[:len(b)+n]
@@ -83,14 +88,27 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, c *call) error
 	}
 }
 
+// checkLength refuses with 413 a request whose Content-Length is over the limit.
+func (s *Server) checkLength(r *http.Request) error {
+	if r.ContentLength > s.maxBodyBytes {
+		return &httpError{code: http.StatusRequestEntityTooLarge,
+			err: fmt.Errorf("request body of %d bytes is over the limit of %d (--max-body-bytes)", r.ContentLength, s.maxBodyBytes)}
+	}
+	return nil
+}
+
 // readArgs reads an ExtenderArgs request (filter, prioritize) into c.args, loads the policy
 // once for the whole request and analyses the pod.
 func (s *Server) readArgs(w http.ResponseWriter, r *http.Request, c *call) error {
 	if err := s.readBody(w, r, c); err != nil {
 		return err
 	}
+	if err := s.measured(c); err != nil {
+		return err
+	}
+	c.reader.Limits = s.limits
 	if err := c.reader.ReadArgs(c.body, &c.args); err != nil {
-		return badRequest("%v", err)
+		return readError(err)
 	}
 	switch {
 	case !c.args.HasNames && !c.args.HasNodes:
@@ -106,8 +124,12 @@ func (s *Server) readPreemptArgs(w http.ResponseWriter, r *http.Request, c *call
 	if err := s.readBody(w, r, c); err != nil {
 		return err
 	}
+	if err := s.measured(c); err != nil {
+		return err
+	}
+	c.reader.Limits = s.limits
 	if err := c.reader.ReadPreemptArgs(c.body, &c.preempt); err != nil {
-		return badRequest("%v", err)
+		return readError(err)
 	}
 	return s.analyze(c, c.preempt.Pod)
 }
@@ -119,9 +141,15 @@ func (s *Server) analyze(c *call, pod []byte) error {
 	if s.nodes != nil {
 		objs, generation = s.nodes.objects, s.nodes.objects.Generation()
 	}
-	e, err := s.pods.analyze(pod, c.policy, objs, generation)
+	e, err := s.pods.analyze(pod, c.policy, objs, generation, func(sh wire.PodShape) error {
+		c.want.other = max(c.want.other, podCost(sh))
+		return s.top(c)
+	})
 	if err != nil {
-		return badRequest("%v", err)
+		if he := (*httpError)(nil); errors.As(err, &he) {
+			return err
+		}
+		return readError(err)
 	}
 	c.pod = e
 	c.stats.pod = e.ref

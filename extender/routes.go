@@ -64,7 +64,7 @@ func (s *Server) verb(name string, fn verbFunc) http.Handler {
 		code := http.StatusOK
 		err := s.admit()
 		if err == nil {
-			err = s.serveVerb(w, r, fn, &st)
+			err = s.serveVerb(w, r, name, fn, &st)
 		}
 		if err != nil {
 			code = http.StatusBadRequest
@@ -94,15 +94,17 @@ func (s *Server) verb(name string, fn verbFunc) http.Handler {
 // is answered 500 and logged with its stack, and its call is not pooled again;
 // http.ErrAbortHandler, which asks net/http to drop the connection, goes on up once the
 // place is given back.
-func (s *Server) serveVerb(w http.ResponseWriter, r *http.Request, fn verbFunc, st *stats) (err error) {
+func (s *Server) serveVerb(w http.ResponseWriter, r *http.Request, name string, fn verbFunc, st *stats) (err error) {
 	s.metrics.inFlight.Inc()
-	c := calls.Get().(*call)
-	c.stats = st
+	c := s.getCall()
+	c.stats, c.verb = st, name
 	defer func() {
 		p := recover()
 		if p == nil {
-			c.release()
-		} // else the call may be half done: it is left to the garbage collector, not pooled
+			s.putCall(c)
+		} else {
+			s.end(c) // the call may be half done: it is left to the garbage collector, not pooled
+		}
 		s.metrics.inFlight.Dec()
 		<-s.inFlight
 		if p != nil {
@@ -113,6 +115,12 @@ func (s *Server) serveVerb(w http.ResponseWriter, r *http.Request, fn verbFunc, 
 			err = &httpError{code: http.StatusInternalServerError, err: fmt.Errorf("internal error: %v", p)}
 		}
 	}()
+	if err := s.checkLength(r); err != nil {
+		return err
+	}
+	if err := s.begin(r.Context(), c, r.ContentLength); err != nil {
+		return err
+	}
 	return fn(w, r, c)
 }
 

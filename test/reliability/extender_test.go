@@ -226,7 +226,7 @@ func TestConcurrentFlood(t *testing.T) {
 	transport := &http.Transport{MaxIdleConnsPerHost: requests, MaxConnsPerHost: 0}
 	client := &http.Client{Transport: transport, Timeout: 60 * time.Second}
 	// Every request is let in: this test is about answering all of them right.
-	e := startExtender(t, "http", client, "--max-requests-in-flight", strconv.Itoa(requests))
+	e := startExtender(t, "http", client, "--max-requests-in-flight", strconv.Itoa(requests), "--max-bytes-in-flight", strconv.Itoa(8<<30))
 	body := filterBody(t, 50)
 	var wg sync.WaitGroup
 	var mu sync.Mutex

@@ -27,9 +27,10 @@ const (
 	MaxPodContainerStatuses = 1024
 	// MaxPodVolumes bounds spec.volumes (each ~260 bytes decoded).
 	MaxPodVolumes = 1024
-	// MaxPodValues bounds the JSON values in the Pod (every member, element and scalar): a
-	// large real Pod, with managedFields, has a few thousand.
-	MaxPodValues = 100_000
+	// MaxPodValues bounds the JSON values in the Pod (every name, element and scalar): a
+	// large real Pod, with managedFields, has a few thousand. An empty object in an array
+	// of structs decodes into up to ~700 bytes.
+	MaxPodValues = 50_000
 )
 
 // LimitError is a request refused for going past one of the extender's bounds.

@@ -83,6 +83,10 @@ type PreemptArgs struct {
 // Reader reads requests. The zero value is ready; a Reader is reused from request to
 // request (its slices are kept) and is not safe for concurrent use.
 type Reader struct {
+	// Limits bound what a request may carry; a request past one is refused with a
+	// *LimitError as soon as the count goes past it, before more memory is taken.
+	Limits Limits
+
 	buf  bytes.Buffer
 	dec  jsontext.Decoder
 	body []byte
@@ -90,6 +94,24 @@ type Reader struct {
 	uids [][]byte
 	// names holds the member name being matched when it has escapes.
 	names []byte
+}
+
+// Limits are the bounds of a Reader; a zero field is no bound.
+type Limits struct {
+	// Nodes bounds the items of Nodes, the NodeNames, and the nodes of a preemption
+	// request's victims (--max-nodes-per-request).
+	Nodes int
+	// Victims bounds the victim pods of a preemption request, all nodes together
+	// (--max-victims-per-request).
+	Victims int
+}
+
+// Retained is the memory r keeps from request to request, in bytes.
+func (r *Reader) Retained() int { return cap(r.uids)*24 + cap(r.names) }
+
+// over is the *LimitError for a count past its bound.
+func over(what string, limit int, flag string) error {
+	return &LimitError{What: what, Limit: limit, Flag: flag}
 }
 
 // Options are the library options requests are read with, for anyone decoding the same
@@ -122,6 +144,9 @@ func (r *Reader) ReadArgs(body []byte, a *Args) error {
 			a.HasNames = false
 			a.Names = a.Names[:0]
 			return r.array(&a.HasNames, func() error {
+				if r.Limits.Nodes > 0 && len(a.Names) == r.Limits.Nodes {
+					return over("NodeNames", r.Limits.Nodes, "--max-nodes-per-request")
+				}
 				n, err := r.name()
 				a.Names = append(a.Names, n)
 				return err
@@ -367,6 +392,9 @@ func (r *Reader) nodeList(a *Args) error {
 		}
 		var set bool
 		return r.array(&set, func() error {
+			if r.Limits.Nodes > 0 && len(a.Nodes) == r.Limits.Nodes {
+				return over("items of Nodes", r.Limits.Nodes, "--max-nodes-per-request")
+			}
 			a.Nodes = append(a.Nodes, Node{})
 			return r.node(&a.Nodes[len(a.Nodes)-1])
 		})
@@ -483,6 +511,9 @@ func (r *Reader) victimsMap(set *bool, a *PreemptArgs, one func(*Victims) error)
 	}
 	*set = true
 	for r.dec.PeekKind() != '}' {
+		if r.Limits.Nodes > 0 && len(a.Victims) == r.Limits.Nodes {
+			return over("nodes with victims", r.Limits.Nodes, "--max-nodes-per-request")
+		}
 		v, err := r.readValue()
 		if err != nil {
 			return err
@@ -527,6 +558,9 @@ func (r *Reader) victims(v *Victims, nullPodOK bool, uidPath []string) error {
 			r.uids = r.uids[:first] // a null Pods is none
 			var set bool
 			return r.array(&set, func() error {
+				if r.Limits.Victims > 0 && len(r.uids) == r.Limits.Victims {
+					return over("victim pods", r.Limits.Victims, "--max-victims-per-request")
+				}
 				if r.dec.PeekKind() == 'n' {
 					if !nullPodOK {
 						return r.errAt("null victim pod")
@@ -589,9 +623,34 @@ func (r *Reader) stringAt(path []string) ([]byte, error) {
 	return out, err
 }
 
+// Bounds of what Parts decodes of a Node, from what Kubernetes stores: past them a Node
+// is refused (*LimitError) before it is decoded, as decoding them holds many times their
+// size (an empty handler `{}` is a 24-byte struct and an entry string).
+const (
+	// MaxNodeAnnotationBytes: the API server refuses annotations over 256 KiB in all
+	// (k8s.io/apimachinery/pkg/api/validation, TotalAnnotationSizeLimitB).
+	MaxNodeAnnotationBytes = 256 << 10
+	// MaxRuntimeHandlersBytes: the kubelet reports one short entry per CRI runtime handler,
+	// a handful of them.
+	MaxRuntimeHandlersBytes = 64 << 10
+)
+
 // Parts decodes what the policy reads of n: the runtime version, the labels, the two
 // annotations, status.runtimeHandlers and status.features.
 func (n *Node) Parts() (policy.NodeParts, error) {
+	for _, f := range []struct {
+		raw   []byte
+		limit int
+		what  string
+	}{
+		{n.Stage1Image, MaxNodeAnnotationBytes, "the " + policy.AnnotationStage1Image + " annotation"},
+		{n.RuntimeHandlersAnnotation, MaxNodeAnnotationBytes, "the " + policy.AnnotationRuntimeHandlers + " annotation"},
+		{n.RuntimeHandlers, MaxRuntimeHandlersBytes, "status.runtimeHandlers"},
+	} {
+		if len(f.raw) > f.limit {
+			return policy.NodeParts{}, &LimitError{What: fmt.Sprintf("node %q: %s in bytes", n.Name.Key, f.what), Count: len(f.raw), Limit: f.limit}
+		}
+	}
 	var parts policy.NodeParts
 	for _, f := range []struct {
 		raw  []byte

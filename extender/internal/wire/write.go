@@ -21,6 +21,9 @@ type FilterResult struct {
 	nPassed, nFailed, nRefus int
 }
 
+// Retained is the memory f keeps from answer to answer, in bytes.
+func (f *FilterResult) Retained() int { return cap(f.passed) + cap(f.failed) + cap(f.refused) }
+
 // Reset starts an answer to a request of Nodes (names false) or NodeNames (names true).
 func (f *FilterResult) Reset(names bool) {
 	f.names = names
