@@ -38,9 +38,10 @@ import (
 // filter passes it, gives the very bytes of the extender's reason for every node it refuses,
 // and the scores of its prioritize answer (made relative as the extender sends them). It
 // lists a node under nodes exactly when the pod's nodeSelector and required node affinity
-// select it (under notSelected otherwise), and says the pod fits exactly when the extender
-// passes one of those: kube-scheduler's NodeAffinity filter runs first and asks the extender
-// about no other. Pods: every test pod of the repository, the CLI's test pods, and 150
+// select it with the labels the policy makes (explain --policy previews the policy:
+// nodeselect.Labelled), under notSelected otherwise, and says the pod fits exactly when the
+// extender passes one of those: kube-scheduler's NodeAffinity filter runs first and asks the
+// extender about no other. Pods: every test pod of the repository, the CLI's test pods, and 150
 // random ones (some with a nodeSelector or node affinity); nodes: the e2e cluster's as the
 // labeler leaves them, and realistic ones, half of them labelled; policies: the built-in and
 // two edits.
@@ -82,12 +83,14 @@ func TestExplainAgreesWithExtender(t *testing.T) {
 			if (r.code == ExitOK) != e.Fits {
 				t.Errorf("policy %s pod %s: exit %d with fits %v", pname, pod.Name, r.code, e.Fits)
 			}
-			checkAgreement(t, fmt.Sprintf("policy %s pod %s", pname, pod.Name), srv, pod, nodes, &e)
+			checkAgreement(t, fmt.Sprintf("policy %s pod %s", pname, pod.Name), srv, pod, nodes, nodeselect.Labelled(p, nodes), &e)
 		}
 	}
 }
 
-func checkAgreement(t *testing.T, what string, srv *httptest.Server, pod *v1.Pod, nodes []*v1.Node, e *explain.Explanation) {
+// checkAgreement checks e against the extender's answers for pod on nodes, whose labels are
+// labelled's once the policy is applied.
+func checkAgreement(t *testing.T, what string, srv *httptest.Server, pod *v1.Pod, nodes, labelled []*v1.Node, e *explain.Explanation) {
 	t.Helper()
 	list := &v1.NodeList{Items: derefNodes(nodes)}
 	var filtered extenderv1.ExtenderFilterResult
@@ -105,8 +108,8 @@ func checkAgreement(t *testing.T, what string, srv *httptest.Server, pod *v1.Pod
 	required := nodeaffinity.GetRequiredNodeAffinity(pod)
 	selected := map[string]bool{}
 	anySelectedPassed := false
-	for _, n := range nodes {
-		ok, err := required.Match(n)
+	for i, n := range nodes {
+		ok, err := required.Match(labelled[i])
 		selected[n.Name] = ok && err == nil
 		anySelectedPassed = anySelectedPassed || selected[n.Name] && passed[n.Name]
 	}

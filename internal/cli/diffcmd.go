@@ -5,6 +5,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 
 	"github.com/rktsched/rktsched/internal/cli/load"
+	"github.com/rktsched/rktsched/internal/cli/nodeselect"
 	"github.com/rktsched/rktsched/internal/cli/policydiff"
 	"github.com/rktsched/rktsched/internal/cli/render"
 )
@@ -27,7 +28,9 @@ dumps, as kubectl get nodes -o yaml and kubectl get pods -A -o yaml write). It l
 
   - node labels the labeler would change, per class, with counts;
   - running pods that fit their node now and would not after the edit;
-  - Pending pods every node refuses now that some node would accept, and the reverse.
+  - Pending pods every node refuses now that some node would accept, and the reverse; a
+    pod's nodeSelector and required node affinity are matched against the labels each
+    policy makes (the nodes' own labels for the policy in force).
 
 Pods of every namespace are looked at, or those of -n NAMESPACE.
 Exit code 0 when no running pod would be stranded, 1 otherwise.`,
@@ -93,7 +96,12 @@ func runDiff(cmd *cobra.Command, o *Options, do *diffOptions) error {
 			return err
 		}
 	}
-	r := policydiff.Diff(oldP.Policy, newP.Policy, dump.Nodes, pods, dump.Objects)
+	nodes := dump.Nodes
+	if !do.oldPolicy.live() {
+		// Not the policy in force: the nodes as its labeler would label them.
+		nodes = nodeselect.Labelled(oldP.Policy, nodes)
+	}
+	r := policydiff.Diff(oldP.Policy, newP.Policy, nodes, pods, dump.Objects)
 	if err := render.Diff(o.Streams.Out, do.output, oldP.Source, newP.Source, r); err != nil {
 		return err
 	}

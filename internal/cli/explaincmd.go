@@ -5,6 +5,7 @@ import (
 
 	"github.com/rktsched/rktsched/internal/cli/explain"
 	"github.com/rktsched/rktsched/internal/cli/load"
+	"github.com/rktsched/rktsched/internal/cli/nodeselect"
 	"github.com/rktsched/rktsched/internal/cli/render"
 	"github.com/rktsched/rktsched/policy"
 )
@@ -32,7 +33,8 @@ Pending ones; -A for every namespace).
 The nodes: --nodes FILE (kubectl get nodes -o yaml), else the cluster's when anything else
 comes from the cluster, else one row per node class of the policy (or --per-class). On nodes,
 only those the pod's nodeSelector and required node affinity select count, as kube-scheduler
-asks rktsched about no other; per class they are not applied.
+asks rktsched about no other; per class they are not applied. With --policy or
+--builtin-policy they are matched against the labels that policy makes.
 The policy: --policy FILE, --builtin-policy, else the live ConfigMap.
 
 Exit code 0 when every pod fits somewhere, 1 when one fits nowhere.`,
@@ -112,6 +114,10 @@ func runExplain(cmd *cobra.Command, o *Options, eo *explainOptions, args []strin
 		if dump, err = readNodes(ctx, o, eo.nodes); err != nil {
 			return err
 		}
+	}
+	if dump.Nodes != nil && !eo.policy.live() {
+		// Not the policy in force: selectors match the labels this one would make.
+		dump.Nodes = nodeselect.Labelled(p.Policy, dump.Nodes)
 	}
 	in := explain.Input{Policy: p.Policy, Document: p.Document, Nodes: dump.Nodes, Objects: dump.Objects}
 	var classified *explain.Classified

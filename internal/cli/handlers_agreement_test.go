@@ -19,6 +19,7 @@ import (
 	"github.com/rktsched/rktsched/extender"
 	"github.com/rktsched/rktsched/internal/cli/explain"
 	"github.com/rktsched/rktsched/internal/cli/load"
+	"github.com/rktsched/rktsched/internal/cli/nodeselect"
 	"github.com/rktsched/rktsched/policy"
 )
 
@@ -91,7 +92,7 @@ func TestExplainAgreesWithExtenderOnHandlers(t *testing.T) {
 		if err := json.Unmarshal([]byte(r.stdout), &e); err != nil {
 			t.Fatalf("pod %s: %v\n%s", pod.Name, err, r.stdout)
 		}
-		checkAgreement(t, fmt.Sprintf("pod %s", pod.Name), srv, pod, dump.Nodes, &e)
+		checkAgreement(t, fmt.Sprintf("pod %s", pod.Name), srv, pod, dump.Nodes, nodeselect.Labelled(policy.Default(), dump.Nodes), &e)
 	}
 }
 

@@ -2,15 +2,22 @@ package cli
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/rktsched/rktsched/internal/cli/explain"
 	"github.com/rktsched/rktsched/internal/cli/load"
+	"github.com/rktsched/rktsched/internal/cli/policydiff"
 	"github.com/rktsched/rktsched/policy"
+	"github.com/rktsched/rktsched/policy/policytest"
 )
 
 // testdata/nodes-labelled.yaml is testdata/nodes.yaml with the labels the labeler writes
@@ -183,4 +190,95 @@ func TestExplainNodeSelection(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPreviewSelectsOnTheNewLabels: diff and explain --policy match Pending pods' selectors
+// against the labels the policy they preview makes, not the nodes' labels of today (issue
+// 26, item 7): a policy that drops port-forward takes capability.rktsched.io/port-forward
+// off every node, and a pod selecting it fits nowhere after the edit.
+func TestPreviewSelectsOnTheNewLabels(t *testing.T) {
+	dir := t.TempDir()
+	noPortForward := filepath.Join(dir, "no-port-forward.yaml")
+	doc := policytest.EditDefault(t, "  port-forward:          {action: filter, weight: 5}\n", "")
+	if err := os.WriteFile(noPortForward, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const selects = "nodeSelector capability.rktsched.io/port-forward=true"
+	pod := func(name string, selector map[string]string) v1.Pod {
+		return v1.Pod{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"},
+			Spec: v1.PodSpec{RestartPolicy: v1.RestartPolicyNever, NodeSelector: selector,
+				Containers: []v1.Container{{Name: "main", Image: "busybox:1.36"}}},
+			Status: v1.PodStatus{Phase: v1.PodPending}}
+	}
+	pf := pod("wants-port-forward", map[string]string{"capability.rktsched.io/port-forward": "true"})
+	ssd := pod("wants-ssd", map[string]string{"disktype": "ssd"})
+	podsFile, pfFile := filepath.Join(dir, "pods.json"), filepath.Join(dir, "pf.json")
+	writeJSON(t, podsFile, &v1.List{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "List"},
+		Items: []runtime.RawExtension{{Object: &pf}, {Object: &ssd}}})
+	writeJSON(t, pfFile, &pf)
+	const labelled, plain = "testdata/nodes-labelled.yaml", "testdata/nodes.yaml"
+
+	t.Run("diff", func(t *testing.T) {
+		tests := []struct {
+			name                       string
+			args                       []string
+			schedulable, unschedulable []policydiff.PodChange
+		}{
+			{"dropping port-forward strands the pod selecting it", []string{"--old-builtin-policy", "--policy", noPortForward},
+				[]policydiff.PodChange{}, []policydiff.PodChange{{Pod: "default/wants-port-forward", Reason: "no node matches its " + selects}}},
+			{"adding port-forward lets it go", []string{"--old-policy", noPortForward, "--builtin-policy"},
+				[]policydiff.PodChange{{Pod: "default/wants-port-forward", Reason: "no node matches its " + selects, Classes: []string{"docker", "rkt stage1-coreos"}}},
+				[]policydiff.PodChange{}},
+			{"the same policy changes nothing", []string{"--old-builtin-policy", "--builtin-policy"}, []policydiff.PodChange{}, []policydiff.PodChange{}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				r := runOffline(t, "", append([]string{"diff", "--nodes", labelled, "--pods", podsFile, "-o", "json"}, tt.args...)...)
+				if r.code != ExitOK {
+					t.Fatalf("diff: exit %d, want 0 (no running pod stranded):\n%s", r.code, r)
+				}
+				var got policydiff.Result
+				if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(tt.schedulable, got.Schedulable); diff != "" {
+					t.Errorf("schedulable (-want +got):\n%s", diff)
+				}
+				if diff := cmp.Diff(tt.unschedulable, got.Unschedulable); diff != "" {
+					t.Errorf("unschedulable (-want +got):\n%s", diff)
+				}
+			})
+		}
+	})
+	t.Run("explain", func(t *testing.T) {
+		tests := []struct {
+			name  string
+			args  []string
+			code  int
+			nodes map[string][]string // selected, by class
+		}{
+			{"under a policy without port-forward no node is selected", []string{"--nodes", labelled, "--policy", noPortForward}, ExitNo,
+				map[string][]string{"docker": {}, "rkt stage1-coreos": {}, "rkt stage1-kvm": {}, "rkt stage1-fly": {}}},
+			{"under the built-in policy, the nodes it labels port-forward=true", []string{"--nodes", labelled, "--builtin-policy"}, ExitOK,
+				map[string][]string{"docker": {"docker-1", "docker-gpu-1"}, "rkt stage1-coreos": {"rkt-coreos-1", "rkt-coreos-2"}, "rkt stage1-kvm": {}, "rkt stage1-fly": {}}},
+			{"nodes not labelled yet are labelled as the policy would", []string{"--nodes", plain, "--builtin-policy"}, ExitOK,
+				map[string][]string{"docker": {"docker-1", "docker-gpu-1"}, "rkt stage1-coreos": {"rkt-coreos-1", "rkt-coreos-2"}, "rkt stage1-kvm": {}, "rkt stage1-fly": {}}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				e, code := explainJSON(t, append([]string{"-f", pfFile}, tt.args...)...)
+				if code != tt.code {
+					t.Errorf("exit %d, want %d", code, tt.code)
+				}
+				nodes := map[string][]string{}
+				for _, c := range e.Classes {
+					nodes[c.Class] = c.Nodes
+				}
+				if diff := cmp.Diff(tt.nodes, nodes); diff != "" {
+					t.Errorf("nodes selected by class (-want +got):\n%s", diff)
+				}
+			})
+		}
+	})
 }

@@ -10,6 +10,8 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
+
+	"github.com/rktsched/rktsched/policy"
 )
 
 // Selector is a pod's nodeSelector and required node affinity. The nil Selector (a pod with
@@ -85,4 +87,26 @@ func requirement(r v1.NodeSelectorRequirement) string {
 		return r.Key + " " + string(r.Operator)
 	}
 	return r.Key + " " + string(r.Operator) + " [" + strings.Join(r.Values, ", ") + "]"
+}
+
+// Labelled returns nodes as the labeler labels them under p: each keeps its labels that
+// rktsched does not own (policy.OwnedLabel) and gets those p gives its profile
+// (policy.NodeProfile.Labels) instead of the owned ones it has. Previewing a policy, a pod's
+// selectors are matched against these: they are the labels kube-scheduler will see once the
+// labeler has applied it (a capability the policy drops takes its label away, one it adds
+// brings one). The Nodes are shallow copies: nodes and their Nodes are left as they are.
+func Labelled(p *policy.Policy, nodes []*v1.Node) []*v1.Node {
+	out := make([]*v1.Node, len(nodes))
+	for i, n := range nodes {
+		labels := p.Profile(n).Labels()
+		for k, v := range n.Labels {
+			if !policy.OwnedLabel(k) {
+				labels[k] = v
+			}
+		}
+		c := *n
+		c.Labels = labels
+		out[i] = &c
+	}
+	return out
 }

@@ -3,8 +3,11 @@ package nodeselect
 import (
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/rktsched/rktsched/policy"
 )
 
 func node(name string, labels map[string]string) *v1.Node {
@@ -65,4 +68,43 @@ func TestSelector(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLabelled: the nodes as the labeler labels them under a policy: rktsched's labels are
+// the policy's, every other label stays, and the nodes given are left as they were.
+func TestLabelled(t *testing.T) {
+	p := policy.Default()
+	stale := map[string]string{"rktsched.io/runtime": "docker", "capability.rktsched.io/gone": "true", "disktype": "ssd"}
+	rkt := &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: "rkt-1", Labels: stale},
+		Status: v1.NodeStatus{NodeInfo: v1.NodeSystemInfo{ContainerRuntimeVersion: "rkt://1.29.0"}}}
+	bare := &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: "bare-1"},
+		Status: v1.NodeStatus{NodeInfo: v1.NodeSystemInfo{ContainerRuntimeVersion: "docker://1.12.6"}}}
+	tests := []struct {
+		node *v1.Node
+		want map[string]string
+	}{
+		{rkt, withLabels(p.Profile(rkt).Labels(), "disktype", "ssd")},
+		{bare, p.Profile(bare).Labels()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.node.Name, func(t *testing.T) {
+			got := Labelled(p, []*v1.Node{tt.node})[0]
+			if diff := cmp.Diff(tt.want, got.Labels); diff != "" {
+				t.Errorf("labels (-want +got):\n%s", diff)
+			}
+			if got.Name != tt.node.Name || got == tt.node {
+				t.Errorf("got %s (%p), want a copy of %s (%p)", got.Name, got, tt.node.Name, tt.node)
+			}
+		})
+	}
+	if rkt.Labels["capability.rktsched.io/gone"] != "true" || len(rkt.Labels) != 3 {
+		t.Errorf("the given node's labels changed: %v", rkt.Labels)
+	}
+}
+
+func withLabels(m map[string]string, kv ...string) map[string]string {
+	for i := 0; i < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return m
 }

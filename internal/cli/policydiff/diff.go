@@ -27,7 +27,9 @@ type Result struct {
 	Stranded []PodChange `json:"stranded"`
 	// Schedulable are Pending pods refused by every node now that some node would accept.
 	// For a pod with a nodeSelector or required node affinity, only the nodes they match
-	// count, as kube-scheduler asks the extender only about those.
+	// count, as kube-scheduler asks the extender only about those: now, with the nodes'
+	// labels as given; after the edit, with the labels the new policy makes
+	// (nodeselect.Labelled).
 	Schedulable []PodChange `json:"schedulable"`
 	// Unschedulable are Pending pods some node accepts now that every node would refuse.
 	Unschedulable []PodChange `json:"unschedulable"`
@@ -74,7 +76,9 @@ type PodChange struct {
 }
 
 // Diff compares what old and new make of nodes and pods. Labels compared are those the
-// labeler writes under each policy (policy.NodeProfile.Labels).
+// labeler writes under each policy (policy.NodeProfile.Labels). Pods' selectors are matched
+// against nodes' labels as given for old (the caller passes nodeselect.Labelled(old, …) when
+// old is not the policy in force), and against the labels new makes for new.
 // Pods are analysed with the objects they name read from objs (nil: none exist).
 func Diff(old, new *policy.Policy, nodes []*v1.Node, pods []*v1.Pod, objs policy.Objects) *Result {
 	r := &Result{OldDigest: old.Digest(), NewDigest: new.Digest(), Nodes: len(nodes), Pods: len(pods),
@@ -116,6 +120,7 @@ func Diff(old, new *policy.Policy, nodes []*v1.Node, pods []*v1.Pod, objs policy
 		return a.Nodes[0] < b.Nodes[0]
 	})
 
+	var newLabelled []*v1.Node // nodes as labelled under new, made for the first selector
 	for _, pod := range pods {
 		ref := pod.Namespace + "/" + pod.Name
 		switch {
@@ -133,16 +138,20 @@ func Diff(old, new *policy.Policy, nodes []*v1.Node, pods []*v1.Pod, objs policy
 		default:
 			oa, na := old.AnalyzeWith(pod, objs), new.AnalyzeWith(pod, objs)
 			oc, nc := oldCount, newCount
-			if sel := nodeselect.Of(pod); sel != nil {
-				oc, nc = selectedCounts(old, new, sel, nodes)
+			sel := nodeselect.Of(pod)
+			if sel != nil {
+				if newLabelled == nil {
+					newLabelled = nodeselect.Labelled(new, nodes)
+				}
+				oc, nc = selectedCounts(old, new, sel, nodes, newLabelled)
 			}
 			before, _ := fitting(old, oa, oc)
 			after, accepting := fitting(new, na, nc)
 			switch {
 			case !before && after:
-				r.Schedulable = append(r.Schedulable, PodChange{Pod: ref, Reason: firstReason(old, oa, oc), Classes: accepting})
+				r.Schedulable = append(r.Schedulable, PodChange{Pod: ref, Reason: firstReason(old, oa, oc, sel), Classes: accepting})
 			case before && !after:
-				r.Unschedulable = append(r.Unschedulable, PodChange{Pod: ref, Reason: firstReason(new, na, nc)})
+				r.Unschedulable = append(r.Unschedulable, PodChange{Pod: ref, Reason: firstReason(new, na, nc, sel)})
 			}
 		}
 	}
@@ -153,15 +162,17 @@ func Diff(old, new *policy.Policy, nodes []*v1.Node, pods []*v1.Pod, objs policy
 }
 
 // selectedCounts counts by class, under each policy, the nodes the pod's nodeSelector and
-// required node affinity let it go to: kube-scheduler asks the extender only about those.
-func selectedCounts(old, new *policy.Policy, sel *nodeselect.Selector, nodes []*v1.Node) (oldCount, newCount classCount) {
+// required node affinity let it go to (kube-scheduler asks the extender only about those):
+// under old, nodes as they are; under new, as newLabelled has them.
+func selectedCounts(old, new *policy.Policy, sel *nodeselect.Selector, nodes, newLabelled []*v1.Node) (oldCount, newCount classCount) {
 	oldCount, newCount = classCount{}, classCount{}
-	for _, n := range nodes {
-		if !sel.Matches(n) {
-			continue
+	for i, n := range nodes {
+		if sel.Matches(n) {
+			oldCount[old.Profile(n).Class]++
 		}
-		oldCount[old.Profile(n).Class]++
-		newCount[new.Profile(n).Class]++
+		if sel.Matches(newLabelled[i]) {
+			newCount[new.Profile(n).Class]++
+		}
 	}
 	return oldCount, newCount
 }
@@ -180,13 +191,19 @@ func fitting(p *policy.Policy, a *policy.Analysis, count classCount) (bool, []st
 	return len(out) > 0, out
 }
 
-// firstReason is the reason of the first class with nodes that refuses the pod.
-func firstReason(p *policy.Policy, a *policy.Analysis, count classCount) string {
+// firstReason is the reasons of the classes with nodes that refuse the pod; when its
+// selectors (sel, nil for none) leave it no node at all, that.
+func firstReason(p *policy.Policy, a *policy.Analysis, count classCount, sel *nodeselect.Selector) string {
 	var reasons []string
+	any := false
 	for _, c := range p.Classes() {
+		any = any || count[c] > 0
 		if v := a.Verdict(c); count[c] > 0 && !v.Fits {
 			reasons = append(reasons, v.Reason)
 		}
+	}
+	if !any && sel != nil {
+		return "no node matches its " + sel.String()
 	}
 	return strings.Join(reasons, "; ")
 }
