@@ -142,17 +142,19 @@ func (s *Server) begin(ctx context.Context, c *call, n int64) error {
 	if s.take(c) {
 		return nil
 	}
+	// It must wait: from now on, calls that end give their memory back rather than keep it
+	// idle (putCall), and the idle ones give theirs now.
+	s.budget.waiting.Add(1)
+	defer s.budget.waiting.Add(-1)
 	s.dropBuffers(c)
 	s.flushIdle()
 	if s.take(c) {
 		return nil
 	}
 	need := c.want.total()
-	s.budget.waiting.Add(1)
 	wctx, cancel := context.WithTimeout(ctx, maxBudgetWait)
 	err := s.budget.sem.Acquire(wctx, need)
 	cancel()
-	s.budget.waiting.Add(-1)
 	if err != nil {
 		return &httpError{code: http.StatusTooManyRequests, err: fmt.Errorf(
 			"the requests in flight hold the memory they may (--max-bytes-in-flight), and left no room in time: %w; retry", err)}
@@ -210,7 +212,7 @@ func (s *Server) end(c *call) {
 // sync.Pool, so that the buffers an idle call keeps stay counted in the budget (an idle
 // call's are memory too); at most maxIdleCalls are kept (kube-scheduler sends one request at
 // a time per scheduling profile), and they give their share back as soon as a request needs
-// the room.
+// the room; while one waits for room, calls that end are not kept.
 const maxIdleCalls = 4
 
 type callPool struct {
@@ -233,12 +235,13 @@ func (s *Server) getCall() *call {
 	return c
 }
 
-// putCall keeps c for a next request, holding only what its buffers take, or drops it.
+// putCall keeps c for a next request, holding only what its buffers take, or drops it:
+// past maxIdleCalls, and whenever a request waits for room.
 func (s *Server) putCall(c *call) {
 	c.policy, c.pod, c.stats, c.verb, c.want = nil, nil, nil, "", share{}
 	p := &s.pool
 	p.mu.Lock()
-	if len(p.idle) < maxIdleCalls {
+	if len(p.idle) < maxIdleCalls && s.budget.waiting.Load() == 0 {
 		s.take(c) // gives back the share beyond the kept buffers
 		p.idle = append(p.idle, c)
 		p.mu.Unlock()

@@ -434,3 +434,27 @@ func TestIdleCallsAreCounted(t *testing.T) {
 		t.Errorf("after flushIdle the budget holds %d bytes, want 0", s.budget.used.Load())
 	}
 }
+
+// TestWaitingRequestGetsTheMemoryOfCallsThatEnd: while a request waits for room, a call that
+// ends gives its memory back rather than keep its buffers idle for a next request, which
+// would starve the one waiting (it waited 10 s, then got 429, under a flood of large bodies).
+func TestWaitingRequestGetsTheMemoryOfCallsThatEnd(t *testing.T) {
+	s, err := New(Config{Policy: policy.NewStore(policy.Default()), PodCacheTTL: time.Minute, MaxBodyBytes: 8 << 20,
+		MaxBytesInFlight: 64 << 20, Registry: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another request holds nearly all of the budget, in buffers a pooled call would keep.
+	other := &call{body: make([]byte, 0, 63<<20+512<<10)}
+	if !s.take(other) {
+		t.Fatal("no room for the other request")
+	}
+	done := make(chan *httptest.ResponseRecorder)
+	go func() { done <- serve(t, s, http.MethodPost, "filter", nodesArgs(pod("p", nil), matrixNodes())) }()
+	<-waiting(s)
+	s.putCall(other) // the other request ends
+	decodeOK(t, <-done, &extenderv1.ExtenderFilterResult{})
+	if used := inUse(s); used != 0 {
+		t.Errorf("%d bytes still held", used)
+	}
+}
