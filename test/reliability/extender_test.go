@@ -386,3 +386,111 @@ func TestClientCertificates(t *testing.T) {
 	}
 	e.alive(t)
 }
+
+// TestHostileFlood is issue 26's reliability test: 32 clients for a minute (RKTSCHED_FLOOD,
+// a duration, sets it), each sending the hostile bodies of the issue — a NodeList of 3.5
+// million empty items, a Pod of a million empty containers, a quantity of 10^100000000,
+// a Node whose status.runtimeHandlers holds a million entries — between real filter requests.
+// The extender runs with the shipped memory limit as GOMEMLIMIT (512 MiB) and its default
+// bounds: its peak RSS stays under half the limit, every real request gets the right answer,
+// every hostile one a 4xx (or 429 when the budget is full), and it never restarts.
+func TestHostileFlood(t *testing.T) {
+	const limit = 512 << 20 // manifests/extender-deployment.yaml's memory limit
+	duration := time.Minute
+	if d, err := time.ParseDuration(os.Getenv("RKTSCHED_FLOOD")); err == nil {
+		duration = d
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 60 * time.Second}
+	t.Setenv("GOMEMLIMIT", strconv.Itoa(limit))
+	e := startExtender(t, "http", client)
+
+	hostile := map[string][]byte{}
+	var b bytes.Buffer
+	b.WriteString(`{"Pod":{"metadata":{"name":"p"}},"Nodes":{"items":[`)
+	for i := range 3_500_000 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("{}")
+	}
+	b.WriteString(`]}}`)
+	hostile["3.5M empty Nodes"] = bytes.Clone(b.Bytes())
+	b.Reset()
+	b.WriteString(`{"NodeNames":["n"],"Pod":{"metadata":{"name":"p"},"spec":{"containers":[`)
+	for i := range 1_000_000 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("{}")
+	}
+	b.WriteString(`]}}}`)
+	hostile["1M empty containers"] = bytes.Clone(b.Bytes())
+	hostile["a quantity of 10^100000000"] = []byte(`{"NodeNames":["n"],"Pod":{"metadata":{"name":"p"},"spec":{"containers":[{"name":"c","resources":{"limits":{"cpu":"1.00000000000000000001e100000000"}}}]}}}`)
+	b.Reset()
+	b.WriteString(`{"Pod":{"metadata":{"name":"p"}},"Nodes":{"items":[{"metadata":{"name":"n"},"status":{"runtimeHandlers":[`)
+	for i := range 1_000_000 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("{}")
+	}
+	b.WriteString(`]}}]}}`)
+	hostile["1M runtime handlers"] = bytes.Clone(b.Bytes())
+	var names []string
+	for name := range hostile {
+		names = append(names, name)
+	}
+	real := filterBody(t, 50)
+
+	var mu sync.Mutex
+	var failures []string
+	counts := map[string]int{}
+	deadline := time.Now().Add(duration)
+	var wg sync.WaitGroup
+	for c := range 32 {
+		wg.Go(func() {
+			for i := 0; time.Now().Before(deadline); i++ {
+				name, body := "real", real
+				if i%4 != 0 {
+					name = names[(c+i)%len(names)]
+					body = hostile[name]
+				}
+				status, data, err := e.post("filter", body)
+				var problem string
+				switch {
+				case err != nil:
+					problem = err.Error()
+				case name == "real" && status == http.StatusTooManyRequests:
+				case name == "real" && status != http.StatusOK:
+					problem = fmt.Sprintf("real request: status %d: %.200s", status, data)
+				case name == "real":
+					var res extenderv1.ExtenderFilterResult
+					if err := json.Unmarshal(data, &res); err != nil || res.Nodes == nil || len(res.Nodes.Items) != 25 || len(res.FailedAndUnresolvableNodes) != 25 {
+						problem = fmt.Sprintf("real request: wrong answer: %v %.200s", err, data)
+					}
+				case status < 400 || status >= 500:
+					problem = fmt.Sprintf("%s: status %d, want 4xx: %.200s", name, status, data)
+				}
+				mu.Lock()
+				counts[fmt.Sprintf("%s %d", name, status)]++
+				if problem != "" {
+					failures = append(failures, problem)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(failures) > 0 {
+		t.Errorf("%d failures, first: %s", len(failures), failures[0])
+	}
+	rss := e.peakRSS(t)
+	t.Logf("32 clients for %v: %v; extender peak RSS %d MiB", duration, counts, rss>>20)
+	if rss > limit/2 {
+		t.Errorf("peak RSS %d MiB, want under half the %d MiB limit", rss>>20, limit>>20)
+	}
+	if counts["real 200"] == 0 {
+		t.Error("no real request was answered")
+	}
+	e.alive(t)
+}
