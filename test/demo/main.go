@@ -128,24 +128,8 @@ func (d *demo) run(ctx context.Context) (err error) {
 		return err
 	}
 
-	podFiles, err := cluster.LoadPods(filepath.Join(root, cluster.PodsDir))
+	pods, err := d.submit(ctx, filepath.Join(root, cluster.PodsDir), namespace, "one per known rkt issue")
 	if err != nil {
-		return err
-	}
-	d.phase("submitting %d pods from %s, one per known rkt issue", len(podFiles), cluster.PodsDir)
-	if err := c.EnsureNamespace(ctx, namespace); err != nil {
-		return err
-	}
-	var pods []*v1.Pod
-	var names []string
-	for _, pf := range podFiles {
-		pods = append(pods, pf.Pod)
-		names = append(names, pf.Pod.Name)
-	}
-	if err := c.CreatePods(ctx, namespace, pods); err != nil {
-		return err
-	}
-	if _, err := c.WaitForOutcomes(ctx, namespace, names, 60*time.Second); err != nil {
 		return err
 	}
 	time.Sleep(time.Second) // let a pod refused once on a transient reason be placed
@@ -199,24 +183,8 @@ func (d *demo) handlers(ctx context.Context, root string, extender *cluster.Comp
 	if err := waitForLabels(ctx, c); err != nil {
 		return err
 	}
-	podFiles, err := cluster.LoadPods(filepath.Join(root, cluster.HandlerPodsDir))
+	pods, err := d.submit(ctx, filepath.Join(root, cluster.HandlerPodsDir), handlersNamespace, "one per rule")
 	if err != nil {
-		return err
-	}
-	d.phase("submitting %d pods from %s, one per rule", len(podFiles), cluster.HandlerPodsDir)
-	if err := c.EnsureNamespace(ctx, handlersNamespace); err != nil {
-		return err
-	}
-	var pods []*v1.Pod
-	var names []string
-	for _, pf := range podFiles {
-		pods = append(pods, pf.Pod)
-		names = append(names, pf.Pod.Name)
-	}
-	if err := c.CreatePods(ctx, handlersNamespace, pods); err != nil {
-		return err
-	}
-	if _, err := c.WaitForOutcomes(ctx, handlersNamespace, names, 60*time.Second); err != nil {
 		return err
 	}
 	d.phase("done: where each pod went, and why rktsched refused the other nodes")
@@ -231,6 +199,29 @@ func (d *demo) handlers(ctx context.Context, root string, extender *cluster.Comp
 	}
 	fmt.Fprintf(d.out, "\n$ kubectl get nodes -l %s -L %s\n%s", cluster.HandlerPool, labels, out)
 	return nil
+}
+
+// submit creates the pods of dir in namespace and waits until each is placed or refused.
+func (d *demo) submit(ctx context.Context, dir, namespace, what string) ([]*v1.Pod, error) {
+	podFiles, err := cluster.LoadPods(dir)
+	if err != nil {
+		return nil, err
+	}
+	d.phase("submitting %d pods from %s, %s", len(podFiles), filepath.Base(dir), what)
+	if err := d.c.EnsureNamespace(ctx, namespace); err != nil {
+		return nil, err
+	}
+	var pods []*v1.Pod
+	var names []string
+	for _, pf := range podFiles {
+		pods = append(pods, pf.Pod)
+		names = append(names, pf.Pod.Name)
+	}
+	if err := d.c.CreatePods(ctx, namespace, pods); err != nil {
+		return nil, err
+	}
+	_, err = d.c.WaitForOutcomes(ctx, namespace, names, 60*time.Second)
+	return pods, err
 }
 
 func describeHandlers(nodes []cluster.NodeSpec) string {

@@ -56,43 +56,53 @@ func (c *Cluster) Objects(ctx context.Context) (*policy.ObjectSet, []string, err
 		return fmt.Errorf("listing %s: %w", kind, err)
 	}
 	opts := metav1.ListOptions{}
-	if l, err := c.Client.NodeV1().RuntimeClasses().List(ctx, opts); err != nil {
-		if err := skip("runtimeclasses", err); err != nil {
-			return nil, nil, err
-		}
-	} else {
-		for i := range l.Items {
-			set.Add(&l.Items[i])
-		}
+	lists := []struct {
+		kind string
+		list func() ([]any, error)
+	}{
+		{"runtimeclasses", func() ([]any, error) {
+			l, err := c.Client.NodeV1().RuntimeClasses().List(ctx, opts)
+			return items(l, err)
+		}},
+		{"deviceclasses", func() ([]any, error) {
+			l, err := c.Client.ResourceV1().DeviceClasses().List(ctx, opts)
+			return items(l, err)
+		}},
+		{"resourceclaims", func() ([]any, error) {
+			l, err := c.Client.ResourceV1().ResourceClaims("").List(ctx, opts)
+			return items(l, err)
+		}},
+		{"resourceclaimtemplates", func() ([]any, error) {
+			l, err := c.Client.ResourceV1().ResourceClaimTemplates("").List(ctx, opts)
+			return items(l, err)
+		}},
 	}
-	if l, err := c.Client.ResourceV1().DeviceClasses().List(ctx, opts); err != nil {
-		if err := skip("deviceclasses", err); err != nil {
-			return nil, nil, err
+	for _, l := range lists {
+		objs, err := l.list()
+		if err != nil {
+			if err := skip(l.kind, err); err != nil {
+				return nil, nil, err
+			}
+			continue
 		}
-	} else {
-		for i := range l.Items {
-			set.Add(&l.Items[i])
-		}
-	}
-	if l, err := c.Client.ResourceV1().ResourceClaims("").List(ctx, opts); err != nil {
-		if err := skip("resourceclaims", err); err != nil {
-			return nil, nil, err
-		}
-	} else {
-		for i := range l.Items {
-			set.Add(&l.Items[i])
-		}
-	}
-	if l, err := c.Client.ResourceV1().ResourceClaimTemplates("").List(ctx, opts); err != nil {
-		if err := skip("resourceclaimtemplates", err); err != nil {
-			return nil, nil, err
-		}
-	} else {
-		for i := range l.Items {
-			set.Add(&l.Items[i])
+		for _, o := range objs {
+			set.Add(o)
 		}
 	}
 	return set, warnings, nil
+}
+
+// items returns pointers to the items of a list object (a *NodeList, *RuntimeClassList, ...).
+func items(list runtime.Object, err error) ([]any, error) {
+	if err != nil {
+		return nil, err
+	}
+	objs, err := meta.ExtractList(list)
+	out := make([]any, len(objs))
+	for i, o := range objs {
+		out[i] = o
+	}
+	return out, err
 }
 
 // Pods lists the pods of namespace ("" for every namespace).

@@ -1,6 +1,7 @@
 package load
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"slices"
@@ -9,6 +10,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	v1 "k8s.io/api/core/v1"
+	nodev1 "k8s.io/api/node/v1"
+	resourcev1 "k8s.io/api/resource/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
 )
 
 // TestNodesFastPath: a JSON List of Nodes, read in one pass, gives what reading the same
@@ -73,5 +78,24 @@ func TestNodesWithObjects(t *testing.T) {
 	}
 	if d.Objects.ResourceClaimTemplate("ns", "t") == nil || d.Objects.ResourceClaim("ns", "c") == nil || d.Objects.ResourceClaim("other", "c") != nil {
 		t.Errorf("claims and templates are not read by namespace/name: %+v", d.Objects)
+	}
+}
+
+// TestClusterObjects: a live cluster's RuntimeClasses, DeviceClasses, claims and templates
+// (of every namespace) are read into the object set.
+func TestClusterObjects(t *testing.T) {
+	client := fake.NewClientset(
+		&nodev1.RuntimeClass{ObjectMeta: metav1.ObjectMeta{Name: "gvisor"}, Handler: "runsc"},
+		&resourcev1.DeviceClass{ObjectMeta: metav1.ObjectMeta{Name: "gpu.nvidia.com"}},
+		&resourcev1.ResourceClaim{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "c"}},
+		&resourcev1.ResourceClaimTemplate{ObjectMeta: metav1.ObjectMeta{Namespace: "b", Name: "t"}},
+	)
+	set, warnings, err := (&Cluster{Client: client}).Objects(context.Background())
+	if err != nil || len(warnings) > 0 {
+		t.Fatalf("Objects: %v, warnings %v", err, warnings)
+	}
+	if set.RuntimeClass("gvisor") == nil || set.DeviceClasses["gpu.nvidia.com"] == nil ||
+		set.ResourceClaim("a", "c") == nil || set.ResourceClaimTemplate("b", "t") == nil {
+		t.Errorf("object set %+v lacks an object of the cluster", set)
 	}
 }
