@@ -140,7 +140,7 @@ func (pc *podCache) analyze(raw []byte, p *policy.Policy, objs policy.Objects, g
 	}
 	sh, err := wire.ScanPod(raw)
 	if err != nil {
-		return nil, fmt.Errorf("Pod: %w", err)
+		return nil, fmt.Errorf("Pod: %w", err) //nolint:staticcheck // Pod is the request's field, named as the request names it
 	}
 	if err := reserve(sh); err != nil {
 		return nil, err

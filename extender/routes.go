@@ -108,7 +108,7 @@ func (s *Server) serveVerb(w http.ResponseWriter, r *http.Request, name string, 
 		s.metrics.inFlight.Dec()
 		<-s.inFlight
 		if p != nil {
-			if p == http.ErrAbortHandler {
+			if abort, ok := p.(error); ok && errors.Is(abort, http.ErrAbortHandler) {
 				panic(p)
 			}
 			s.logger.Error(fmt.Errorf("%v", p), "A verb panicked", "pod", st.pod, "stack", string(debug.Stack()))

@@ -173,7 +173,7 @@ func FuzzMeasure(f *testing.F) {
 		for {
 			tok, err := dec.ReadToken()
 			if err != nil {
-				if err != io.EOF {
+				if !errors.Is(err, io.EOF) {
 					return // not valid JSON: the decoder refuses it
 				}
 				break
