@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"maps"
 	"slices"
 
 	nodev1 "k8s.io/api/node/v1"
@@ -72,10 +73,17 @@ func (s *ObjectSet) ResourceClaimTemplate(namespace, name string) *resourcev1.Re
 }
 
 func (s *ObjectSet) DeviceClassesFor(resource string) []string {
+	return DeviceClassesBacking(resource, slices.Collect(maps.Values(s.DeviceClasses)))
+}
+
+// DeviceClassesBacking names, sorted, the classes whose spec.extendedResourceName is
+// resource: what every Objects.DeviceClassesFor answers, so that the extender, the plugin and
+// the CLI name the same class in a need's Why.
+func DeviceClassesBacking(resource string, classes []*resourcev1.DeviceClass) []string {
 	var out []string
-	for name, dc := range s.DeviceClasses {
+	for _, dc := range classes {
 		if dc.Spec.ExtendedResourceName != nil && *dc.Spec.ExtendedResourceName == resource {
-			out = append(out, name)
+			out = append(out, dc.Name)
 		}
 	}
 	slices.Sort(out)

@@ -84,12 +84,6 @@ func (o *Cache) ResourceClaimTemplate(namespace, name string) *resourcev1.Resour
 }
 
 func (o *Cache) DeviceClassesFor(resource string) []string {
-	all, _ := o.deviceClasses.List(labels.Everything())
-	var out []string
-	for _, dc := range all {
-		if dc.Spec.ExtendedResourceName != nil && *dc.Spec.ExtendedResourceName == resource {
-			out = append(out, dc.Name)
-		}
-	}
-	return out
+	all, _ := o.deviceClasses.List(labels.Everything()) // a lister reads memory: no error
+	return policy.DeviceClassesBacking(resource, all)
 }
