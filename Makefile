@@ -176,18 +176,19 @@ image-scheduler: $(BIN)/ko $(BIN)/imagetool ## rktsched-scheduler's image: bin/i
 # Images only the e2e's real node runs, for this machine's platform, built as `make image`
 # builds its image (ko on the same empty base), under bin/e2e-images/ (<name>.tar for
 # `ctr images import`): the pod sandbox ("pause") image, which containerd cannot pull here,
-# and kube-scheduler (v$(KUBE_VERSION), from the control plane's scratch module and build
+# readfiles (prints files, for pods whose checks read a file inside a container), and kube-scheduler (v$(KUBE_VERSION), from the control plane's scratch module and build
 # cache, running as root as upstream's does) for the kubeadm-style static pod of the sidecar mode.
 E2E_PLATFORM := linux/$(shell $(GO) env GOARCH)
 E2E_IMAGE_REPO := rktsched.invalid
 .PHONY: e2e-images
-e2e-images: $(BIN)/ko $(BIN)/imagetool ## Images only the e2e's real node runs: pod sandbox, kube-scheduler (bin/e2e-images/).
+e2e-images: $(BIN)/ko $(BIN)/imagetool ## Images only the e2e's real node runs: pod sandbox, readfiles, kube-scheduler (bin/e2e-images/).
 	@set -euo pipefail; out=$(CURDIR)/$(BIN)/e2e-images; rm -rf $$out; mkdir -p $$out; \
 	export KOCACHE=$(CURDIR)/$(BIN)/kocache SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) KO_DOCKER_REPO=$(E2E_IMAGE_REPO); \
 	base=$$($(BIN)/imagetool base -cache "$$KOCACHE" -platforms $(E2E_PLATFORM)); \
 	ko() { KO_DEFAULTBASEIMAGE=$$base $(CURDIR)/$(BIN)/ko build --push=false --platform=$(E2E_PLATFORM) --sbom=none "$$@" >/dev/null; }; \
 	final() { $(CURDIR)/$(BIN)/imagetool final -from $$out/$$1-build -out $$out/$$1 -name $(E2E_IMAGE_REPO)/$$1:$$2 -tar $$out/$$1.tar; }; \
 	ko ./test/cluster/pause --oci-layout-path=$$out/pause-build --ldflags='-s -w'; final pause e2e; \
+	ko ./test/cluster/readfiles --oci-layout-path=$$out/readfiles-build --ldflags='-s -w'; final readfiles e2e; \
 	test/cluster/build.sh >/dev/null; kube=$$(test/cluster/build.sh --module-dir); \
 	(cd $$kube && GOFLAGS="$$GOFLAGS -mod=mod" ko k8s.io/kubernetes/cmd/kube-scheduler --oci-layout-path=$$out/kube-scheduler-build \
 		--ldflags='$(SCHED_LDFLAGS)' --image-user=0:0); \

@@ -50,19 +50,46 @@ func RepoRoot() (string, error) {
 // the first run, a few milliseconds after), and returns the directory holding them. The
 // script's progress goes to progress.
 func ControlPlaneBinaries(ctx context.Context, repoRoot string, progress io.Writer) (string, error) {
+	return runBuild(ctx, repoRoot, progress, nil, "etcd", "kube-apiserver", "kube-scheduler", "kubectl")
+}
+
+// RuntimeBinaries runs test/cluster/build.sh --runtime, which builds the real node's pinned
+// containerd, containerd-shim-runc-v2, ctr and runc into the same cache (a minute or two the
+// first time), and returns the directory holding them.
+func RuntimeBinaries(ctx context.Context, repoRoot string, progress io.Writer) (string, error) {
+	return runBuild(ctx, repoRoot, progress, []string{"--runtime"}, "containerd", "containerd-shim-runc-v2", "ctr", "runc")
+}
+
+// runBuild runs build.sh with args and checks that the directory it prints holds want.
+func runBuild(ctx context.Context, repoRoot string, progress io.Writer, args []string, want ...string) (string, error) {
 	var out bytes.Buffer
-	cmd := exec.CommandContext(ctx, filepath.Join(repoRoot, "test", "cluster", "build.sh"))
+	cmd := exec.CommandContext(ctx, filepath.Join(repoRoot, "test", "cluster", "build.sh"), args...)
 	cmd.Stdout, cmd.Stderr = &out, progress
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("test/cluster/build.sh: %w", err)
+		return "", fmt.Errorf("test/cluster/build.sh %s: %w", strings.Join(args, " "), err)
 	}
 	dir := strings.TrimSpace(out.String())
-	for _, b := range []string{"etcd", "kube-apiserver", "kube-scheduler", "kubectl"} {
+	for _, b := range want {
 		if _, err := os.Stat(filepath.Join(dir, b)); err != nil {
 			return "", fmt.Errorf("test/cluster/build.sh printed %q, which lacks %s: %w", dir, b, err)
 		}
 	}
 	return dir, nil
+}
+
+// PinnedVersion returns the value of key in test/cluster/versions.env (KUBE_VERSION,
+// CONTAINERD_VERSION, ...).
+func PinnedVersion(repoRoot, key string) (string, error) {
+	data, err := os.ReadFile(filepath.Join(repoRoot, "test", "cluster", "versions.env"))
+	if err != nil {
+		return "", err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, key+"="); ok {
+			return v, nil
+		}
+	}
+	return "", fmt.Errorf("test/cluster/versions.env does not set %s", key)
 }
 
 // ProjectBinaries returns a directory holding rktsched-extender, rktsched-labeler and

@@ -3,6 +3,7 @@
 # and kube-controller-manager, from Go modules into a cache outside the repo, keyed by
 # versions.env: only the first run pays (~10 min cold on 2 cores). All of them are built in one
 # scratch module, so each dependency is compiled once.
+# --runtime builds the real node's containerd, its runc shim, ctr and runc instead (~2 min cold).
 # Prints the binary directory on stdout; progress goes to stderr.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -10,8 +11,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/kube-module.sh"
 
 cache=${RKTSCHED_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rktsched}
-# Keyed by everything versions.env pins, not only the Kubernetes version.
-bin="$cache/bin/kube-$KUBE_VERSION-etcd-$ETCD_VERSION-$(sha256sum "$here/versions.env" | cut -c1-12)"
+# Keyed by everything versions.env pins for them, not only the Kubernetes version.
+key=$(printf '%s\n' "$KUBE_VERSION" "$KUBE_STAGING_VERSION" "$ETCD_VERSION" "$KUBE_RAISE" | sha256sum | cut -c1-12)
+bin="$cache/bin/kube-$KUBE_VERSION-etcd-$ETCD_VERSION-$key"
+[ "${1:-}" != --runtime ] || bin="$cache/bin/containerd-$CONTAINERD_VERSION-runc-$RUNC_VERSION"
 # --module-dir: print the scratch module the Kubernetes binaries are built in (make
 # e2e-images builds kube-scheduler's image there, reusing the same build cache).
 if [ "${1:-}" = --module-dir ]; then echo "$cache/src/kubernetes-$KUBE_VERSION"; exit 0; fi
@@ -86,5 +89,27 @@ build() {
   rmdir "$tmp"
 }
 
-build
+# build_runtime builds the real node's runtime with go install from the projects' own modules
+# (their go.mod and go.sum), version-stamped as their Makefiles stamp it (containerd's without
+# the v: kubelet reports containerd://2.4.2, as on any node).
+build_runtime() {
+  local want=() b
+  for b in containerd containerd-shim-runc-v2 ctr runc; do
+    [ -x "$bin/$b" ] || want+=("$b")
+  done
+  [ ${#want[@]} -gt 0 ] || return 0
+  log "building containerd $CONTAINERD_VERSION and runc $RUNC_VERSION (cold: about 2 minutes)"
+  local tmp="$bin/.tmp" m=github.com/containerd/containerd/v2
+  rm -rf "$tmp" && mkdir -p "$tmp"
+  GOFLAGS= GOBIN="$tmp" go install -trimpath -ldflags "-s -w -X $m/version.Version=${CONTAINERD_VERSION#v}" \
+    "$m/cmd/containerd@$CONTAINERD_VERSION" "$m/cmd/containerd-shim-runc-v2@$CONTAINERD_VERSION" "$m/cmd/ctr@$CONTAINERD_VERSION" >&2
+  # runc's nsenter is C, and its seccomp filter needs libseccomp (Debian's libseccomp-dev);
+  # the tags are its Makefile's but libpathrs (a Rust library).
+  CGO_ENABLED=1 GOFLAGS= GOBIN="$tmp" go install -trimpath -tags "seccomp urfave_cli_no_docs" -ldflags "-s -w" \
+    "github.com/opencontainers/runc@$RUNC_VERSION" >&2
+  for b in "${want[@]}"; do mv "$tmp/$b" "$bin/$b"; done
+  rm -rf "$tmp"
+}
+
+if [ "${1:-}" = --runtime ]; then build_runtime; else build; fi
 echo "$bin"

@@ -20,46 +20,81 @@ const ContainerdSocket = "/run/containerd/containerd.sock"
 // imported images live in.
 const ContainerdNamespace = "k8s.io"
 
-// Containerd is the real node's container runtime: Debian's containerd with runc and the
-// CNI plugins, configured in a directory of its own.
+// Runtime handlers of the real node's containerd. They differ in what containerd reports of
+// them (it asks each runtime binary's `features`): runc 1.5 reports user namespaces with
+// idmapped mounts, so containerd reports userNamespaces true; Debian's runc 1.1.5 has user
+// namespaces but no idmapped mounts (runc 1.2 added them), so containerd reports false.
+// (Debian's crun 1.8.1 cannot be the second one: it refuses containerd 2.4's OCI spec 1.3.0,
+// "unknown version specified".)
+const (
+	HandlerRunc    = "runc" // the default handler
+	HandlerOldRunc = "runc-1-1"
+	// OldRuncBinary is Debian's runc (.ci/run installs it).
+	OldRuncBinary = "/usr/sbin/runc"
+)
+
+// Containerd is the real node's container runtime: containerd 2 and runc built from their
+// pinned modules (build.sh --runtime), Debian's runc 1.1 as a second handler, and the CNI
+// plugins, configured in a directory of its own.
 type Containerd struct {
-	Dir  string
-	proc *Process
+	Dir string
+	// BinDir holds containerd, containerd-shim-runc-v2, ctr and runc (RuntimeBinaries).
+	BinDir string
+	proc   *Process
 }
 
-// containerdConfig is containerd's configuration (version 2) for the real node; see
+// containerdConfig is containerd's configuration (version 3) for the real node; see
 // test/README.md for why each setting is there.
-func containerdConfig(dir, sandboxImage string) string {
-	return fmt.Sprintf(`version = 2
+func containerdConfig(dir, binDir, sandboxImage string) string {
+	return fmt.Sprintf(`version = 3
 root = %[1]q
 state = %[2]q
 
 [grpc]
   address = %[3]q
 
-[plugins."io.containerd.grpc.v1.cri"]
-  # A local image: nothing is pulled.
-  sandbox_image = %[4]q
-  # Root here lacks CAP_SYS_RESOURCE: runc cannot set the negative oom_score_adj kubelet asks for.
-  restrict_oom_score_adj = true
-  [plugins."io.containerd.grpc.v1.cri".containerd]
+[plugins]
+  # Its default is /opt/containerd, outside the node's directory.
+  [plugins.'io.containerd.internal.v1.opt']
+    path = %[11]q
+  # NRI would listen on /var/run/nri/nri.sock, outside the node's directory; nothing uses it.
+  [plugins.'io.containerd.nri.v1.nri']
+    disable = true
+  [plugins.'io.containerd.cri.v1.images']
     snapshotter = "overlayfs"
-    default_runtime_name = "runc"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-      runtime_type = "io.containerd.runc.v2"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-        BinaryName = "/usr/sbin/runc"
-        SystemdCgroup = false
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "/usr/lib/cni"
-    conf_dir = %[5]q
-`, filepath.Join(dir, "root"), filepath.Join(dir, "state"), ContainerdSocket, sandboxImage, filepath.Join(dir, "cni"))
+    [plugins.'io.containerd.cri.v1.images'.pinned_images]
+      # A local image: nothing is pulled.
+      sandbox = %[4]q
+  [plugins.'io.containerd.cri.v1.runtime']
+    # Root here lacks CAP_SYS_RESOURCE: runc cannot set the negative oom_score_adj kubelet asks for.
+    restrict_oom_score_adj = true
+    [plugins.'io.containerd.cri.v1.runtime'.containerd]
+      default_runtime_name = %[6]q
+      # runtime_path names the shim built with containerd: on PATH may be another (Debian's 1.6).
+      [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.%[6]s]
+        runtime_type = "io.containerd.runc.v2"
+        runtime_path = %[8]q
+        [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.%[6]s.options]
+          BinaryName = %[9]q
+          SystemdCgroup = false
+      [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.%[7]s]
+        runtime_type = "io.containerd.runc.v2"
+        runtime_path = %[8]q
+        [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.%[7]s.options]
+          BinaryName = %[10]q
+          SystemdCgroup = false
+    [plugins.'io.containerd.cri.v1.runtime'.cni]
+      bin_dirs = ["/usr/lib/cni"]
+      conf_dir = %[5]q
+`, filepath.Join(dir, "root"), filepath.Join(dir, "state"), ContainerdSocket, sandboxImage, filepath.Join(dir, "cni"),
+		HandlerRunc, HandlerOldRunc, filepath.Join(binDir, "containerd-shim-runc-v2"), filepath.Join(binDir, "runc"), OldRuncBinary,
+		filepath.Join(dir, "opt"))
 }
 
-// StartContainerd starts containerd with its root, state, CNI configuration and log under
-// dir, listening on ContainerdSocket, and waits until it answers. It fails if something
-// listens there already: the real node never shares a containerd.
-func StartContainerd(ctx context.Context, dir, sandboxImage string) (*Containerd, error) {
+// StartContainerd starts containerd from binDir with its root, state, CNI configuration and
+// log under dir, listening on ContainerdSocket, and waits until it answers. It fails if
+// something listens there already: the real node never shares a containerd.
+func StartContainerd(ctx context.Context, dir, binDir, sandboxImage string) (*Containerd, error) {
 	if c, err := net.DialTimeout("unix", ContainerdSocket, time.Second); err == nil {
 		_ = c.Close()
 		return nil, fmt.Errorf("a containerd listens on %s already", ContainerdSocket)
@@ -70,18 +105,14 @@ func StartContainerd(ctx context.Context, dir, sandboxImage string) (*Containerd
 		}
 	}
 	config := filepath.Join(dir, "containerd.toml")
-	if err := os.WriteFile(config, []byte(containerdConfig(dir, sandboxImage)), 0o644); err != nil {
+	if err := os.WriteFile(config, []byte(containerdConfig(dir, binDir, sandboxImage)), 0o644); err != nil {
 		return nil, err
 	}
-	path, err := exec.LookPath("containerd")
+	proc, err := startProcess("containerd", filepath.Join(dir, "containerd.log"), false, filepath.Join(binDir, "containerd"), "--config", config)
 	if err != nil {
 		return nil, err
 	}
-	proc, err := startProcess("containerd", filepath.Join(dir, "containerd.log"), false, path, "--config", config)
-	if err != nil {
-		return nil, err
-	}
-	c := &Containerd{Dir: dir, proc: proc}
+	c := &Containerd{Dir: dir, BinDir: binDir, proc: proc}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		_, err := c.Ctr(ctx, "version")
@@ -102,12 +133,15 @@ func StartContainerd(ctx context.Context, dir, sandboxImage string) (*Containerd
 // Process is the containerd process.
 func (c *Containerd) Process() *Process { return c.proc }
 
-// Ctr runs ctr against the node's containerd in the CRI namespace and returns its output.
+// Ctr runs ctr against the node's containerd in the CRI namespace and returns its stdout.
 func (c *Containerd) Ctr(ctx context.Context, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, "ctr", append([]string{"--address", ContainerdSocket, "--namespace", ContainerdNamespace}, args...)...)
-	out, err := cmd.CombinedOutput()
+	cmd := exec.CommandContext(ctx, filepath.Join(c.BinDir, "ctr"), append([]string{"--address", ContainerdSocket, "--namespace", ContainerdNamespace}, args...)...)
+	// Only stdout is the answer: ctr logs warnings (cgroup v1 is deprecated) on stderr.
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
 	if err != nil {
-		return string(out), fmt.Errorf("ctr %s: %w: %s", strings.Join(args, " "), err, out)
+		return string(out), fmt.Errorf("ctr %s: %w: %s", strings.Join(args, " "), err, stderr.String())
 	}
 	return string(out), nil
 }

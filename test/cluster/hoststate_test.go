@@ -90,16 +90,24 @@ func TestUnescapeMount(t *testing.T) {
 // containerd of the real node starts on its socket, answers, and leaves the host as it was.
 func TestContainerdStartStop(t *testing.T) {
 	RequireRealNodeHost(t)
+	root, err := RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, err := RuntimeBinaries(t.Context(), root, os.Stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
 	dir := t.TempDir()
-	before, err := SnapshotHost("/run/containerd")
+	before, err := SnapshotHost(HostDirs...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := StartContainerd(t.Context(), dir, "rktsched.local/pause:test")
+	c, err := StartContainerd(t.Context(), dir, bin, "rktsched.local/pause:test")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := StartContainerd(t.Context(), t.TempDir(), "x"); err == nil {
+	if _, err := StartContainerd(t.Context(), t.TempDir(), bin, "x"); err == nil {
 		t.Error("a second containerd started on the same socket")
 	}
 	out, err := c.Ctr(t.Context(), "plugins", "list")
@@ -107,7 +115,7 @@ func TestContainerdStartStop(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The CRI plugin (kubelet's) and the overlayfs snapshotter loaded: "TYPE ID PLATFORMS ok".
-	for _, want := range [][2]string{{"io.containerd.grpc.v1", "cri"}, {"io.containerd.snapshotter.v1", "overlayfs"}} {
+	for _, want := range [][2]string{{"io.containerd.grpc.v1", "cri"}, {"io.containerd.cri.v1", "runtime"}, {"io.containerd.snapshotter.v1", "overlayfs"}} {
 		found := false
 		for _, line := range strings.Split(out, "\n") {
 			f := strings.Fields(line)
@@ -124,7 +132,7 @@ func TestContainerdStartStop(t *testing.T) {
 	if err := before.Restore(); err != nil {
 		t.Errorf("Restore: %v", err)
 	}
-	after, err := SnapshotHost("/run/containerd")
+	after, err := SnapshotHost(HostDirs...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,9 +23,10 @@ const RealNodeName = "localhost"
 
 // HostDirs are the host directories a real node may create outside its own directory
 // (kubelet makes /var/lib/kubelet/device-plugins whatever --root-dir says; the CNI plugins
-// keep a cache in /var/lib/cni; containerd binds network namespaces under /run/netns):
+// keep a cache in /var/lib/cni; containerd binds network namespaces under /run/netns, and
+// containerd 1.x made /opt/containerd, which containerdConfig moves into the node's directory):
 // SnapshotHost records whether they existed, and Restore removes those that did not.
-var HostDirs = []string{"/var/lib/kubelet", "/var/lib/cni", "/run/containerd", "/run/netns", "/var/log/containers", "/var/log/pods"}
+var HostDirs = []string{"/var/lib/kubelet", "/var/lib/cni", "/run/containerd", "/run/netns", "/var/log/containers", "/var/log/pods", "/opt/containerd"}
 
 // RealNodeConfig says what the real node runs.
 type RealNodeConfig struct {
@@ -34,10 +35,12 @@ type RealNodeConfig struct {
 	SandboxArchive, SandboxImage string
 	// Images are further image archives (bin/image.tar) imported before kubelet starts.
 	Images []string
+	// RuntimeDir holds the node's containerd, shim, ctr and runc (RuntimeBinaries).
+	RuntimeDir string
 }
 
-// RealNode is one real node beside the fake ones: Debian's containerd and runc, the CNI
-// bridge plugin, kubelet registered as RealNodeName, and the kube-controller-manager
+// RealNode is one real node beside the fake ones: containerd 2 with the runc and runc-1-1
+// handlers (Containerd), the CNI bridge plugin, kubelet registered as RealNodeName, and the kube-controller-manager
 // controllers that Deployments, ServiceAccounts and EndpointSlices need. With no kube-proxy,
 // Services are routed by the node's ServiceRoutes. Stop puts the host back as Start found it.
 type RealNode struct {
@@ -84,6 +87,17 @@ func (c *Cluster) StartRealNode(ctx context.Context, cfg RealNodeConfig) (n *Rea
 			n = nil
 		}
 	}()
+	// A container in a user namespace (hostUsers: false) resolves its rootfs under the
+	// containerd state directory as a host user other than root: every directory above it
+	// must be searchable (os.MkdirTemp made the cluster's 0700), as /run/containerd is.
+	for _, d := range []string{c.Dir, n.Dir} {
+		if err := os.MkdirAll(d, 0o711); err != nil {
+			return n, err
+		}
+		if err := os.Chmod(d, 0o711); err != nil {
+			return n, err
+		}
+	}
 	containerdDir := filepath.Join(n.Dir, "containerd")
 	cniDir := filepath.Join(containerdDir, "cni") // containerd's CNI conf_dir
 	for _, d := range []string{n.StaticPodDir, cniDir} {
@@ -95,7 +109,7 @@ func (c *Cluster) StartRealNode(ctx context.Context, cfg RealNodeConfig) (n *Rea
 		return n, err
 	}
 	c.Logf("real node: starting containerd")
-	if n.Containerd, err = StartContainerd(ctx, containerdDir, cfg.SandboxImage); err != nil {
+	if n.Containerd, err = StartContainerd(ctx, containerdDir, cfg.RuntimeDir, cfg.SandboxImage); err != nil {
 		return n, err
 	}
 	for _, archive := range append([]string{cfg.SandboxArchive}, cfg.Images...) {

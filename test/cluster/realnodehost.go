@@ -14,16 +14,19 @@ import (
 // skips the real node.
 const RequireRealNodeEnv = "RKTSCHED_REQUIRE_REAL_NODE"
 
-// realNodeTools are the commands a real node runs from PATH: the runtime and its CLI (image
-// import), and what the Service routes and the host restore run.
-var realNodeTools = []string{"containerd", "ctr", "iptables", "iptables-save", "iptables-restore", "ip"}
+// realNodeTools are the commands a real node runs from PATH: what the Service routes and the
+// host restore run, and the C compiler that builds runc (build.sh --runtime).
+var realNodeTools = []string{"iptables", "iptables-save", "iptables-restore", "ip", "gcc"}
 
-// realNodeFiles are the files the runtime's configuration names (containerdConfig): runc and
-// the CNI plugins of the bridge network.
-var realNodeFiles = []string{"/usr/sbin/runc", "/usr/lib/cni/bridge", "/usr/lib/cni/host-local", "/usr/lib/cni/loopback"}
+// realNodeFiles are the files the runtime's configuration names (containerdConfig): Debian's runc and
+// the CNI plugins of the bridge network; and libseccomp's header, which runc's build needs.
+var realNodeFiles = []string{OldRuncBinary, "/usr/lib/cni/bridge", "/usr/lib/cni/host-local", "/usr/lib/cni/loopback"}
+
+// realNodeHeaders are C headers runc's build needs (Debian's libseccomp-dev).
+var realNodeHeaders = []string{"/usr/include/seccomp.h"}
 
 // RealNodeHostLacks lists what this host lacks to run a real node (StartRealNode): root,
-// the tools and files .ci/run installs (containerd, runc, the CNI plugins, iptables), a
+// the tools and files .ci/run installs (runc 1.1, libseccomp-dev, the CNI plugins, iptables), a
 // writable cgroup hierarchy and /proc/sys (kubelet makes cgroups and sets sysctls), and
 // /dev/kmsg (kubelet's OOM watcher). Nil means it can.
 func RealNodeHostLacks() []string {
@@ -43,6 +46,11 @@ func realNodeHostLacks(euid int, root string, lookPath func(string) (string, err
 	}
 	for _, f := range realNodeFiles {
 		if st, err := os.Stat(filepath.Join(root, f)); err != nil || st.Mode()&0o111 == 0 {
+			lacks = append(lacks, f)
+		}
+	}
+	for _, f := range realNodeHeaders {
+		if _, err := os.Stat(filepath.Join(root, f)); err != nil {
 			lacks = append(lacks, f)
 		}
 	}

@@ -13,7 +13,7 @@ import (
 
 func TestRealNodeHostLacks(t *testing.T) {
 	root := t.TempDir()
-	for _, f := range realNodeFiles {
+	for _, f := range append(realNodeFiles, realNodeHeaders...) {
 		if err := os.MkdirAll(filepath.Join(root, filepath.Dir(f)), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -36,7 +36,7 @@ func TestRealNodeHostLacks(t *testing.T) {
 		t.Errorf("a host with everything lacks %q", got)
 	}
 
-	// Not root, no iptables, runc not executable.
+	// Not root, no iptables, runc not executable, no libseccomp header.
 	noIPTables := func(name string) (string, error) {
 		if name == "iptables" {
 			return "", errors.New("not found")
@@ -46,7 +46,10 @@ func TestRealNodeHostLacks(t *testing.T) {
 	if err := os.Chmod(filepath.Join(root, "usr/sbin/runc"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"root", "iptables", "/usr/sbin/runc"}
+	if err := os.Remove(filepath.Join(root, "usr/include/seccomp.h")); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"root", "iptables", "/usr/sbin/runc", "/usr/include/seccomp.h"}
 	if diff := cmp.Diff(want, realNodeHostLacks(1000, root, noIPTables)); diff != "" {
 		t.Errorf("lacks (-want +got):\n%s", diff)
 	}
@@ -58,6 +61,9 @@ func TestRealNodeHostLacks(t *testing.T) {
 		}
 	}
 	if err := os.Chmod(filepath.Join(root, "usr/sbin/runc"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "usr/include/seccomp.h"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	want = []string{"a writable /sys/fs/cgroup/memory", "a readable /dev/kmsg"}

@@ -35,6 +35,7 @@ const (
 	schedulerImageArchive = "image-scheduler.tar"
 	kubeSchedulerArchive  = "e2e-images/kube-scheduler.tar"
 	sandboxArchive        = "e2e-images/pause.tar"
+	readfilesArchive      = "e2e-images/readfiles.tar"
 	sandboxImage          = "rktsched.invalid/pause:e2e"
 	rktschedImage         = "rktsched.io/rktsched:latest"
 )
@@ -71,10 +72,15 @@ func TestRealNode(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	e := &realEnv{env: setUpControlPlane(ctx, t)}
-	var err error
+	runtimeDir, err := cluster.RuntimeBinaries(ctx, e.root, os.Stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
 	e.node, err = e.c.StartRealNode(ctx, cluster.RealNodeConfig{
 		SandboxArchive: filepath.Join(images, sandboxArchive), SandboxImage: sandboxImage,
-		Images: []string{filepath.Join(images, imageArchive), filepath.Join(images, schedulerImageArchive), filepath.Join(images, kubeSchedulerArchive)},
+		Images: []string{filepath.Join(images, imageArchive), filepath.Join(images, schedulerImageArchive),
+			filepath.Join(images, kubeSchedulerArchive), filepath.Join(images, readfilesArchive)},
+		RuntimeDir: runtimeDir,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -106,6 +112,12 @@ func TestRealNode(t *testing.T) {
 		{"extender pods deleted: their replacements stay Pending", testRealDeadlock, false},
 		{"the sidecar static pod ends the deadlock and survives its extender's death", testRealSidecar, true},
 		{"rktsched-scheduler as the shipped second-scheduler Deployment", testRealSecondScheduler, false},
+		// Today's runtime (issue 29): containerd 2 with the runc and runc-1-1 handlers.
+		{"the kubelet reports the runtime handlers and the labeler labels them", testRealHandlerReport, true},
+		{"a pod per handler runs to completion by that handler's runtime", testRealHandlerPods, false},
+		{"a handler the node lacks: Pending with our reason, ContainerCreating without rktsched", testRealMissingHandler, false},
+		{"hostUsers: false runs in a user namespace on runc, is refused for runc-1-1", testRealUserNamespaces, false},
+		{"an image volume runs on containerd 2.4, is refused for containerd 2.0", testRealImageVolume, false},
 	})
 }
 
@@ -477,26 +489,7 @@ func testRealPodRuns(ctx context.Context, t *testing.T, e *realEnv) {
 	if _, err := e.c.Client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	var got *v1.Pod
-	err := cluster.Poll(ctx, 60*time.Second, func(ctx context.Context) error {
-		var err error
-		if got, err = e.c.Client.CoreV1().Pods(ns).Get(ctx, pod.Name, metav1.GetOptions{}); err != nil {
-			return err
-		}
-		switch got.Status.Phase {
-		case v1.PodSucceeded:
-			return nil
-		case v1.PodFailed:
-			return cluster.Permanent(fmt.Errorf("pod failed: %+v", got.Status))
-		}
-		return fmt.Errorf("pod %s on %q: %s", got.Name, got.Spec.NodeName, got.Status.Phase)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Spec.NodeName != cluster.RealNodeName {
-		t.Errorf("pod ran on %q, want %s", got.Spec.NodeName, cluster.RealNodeName)
-	}
+	waitSucceeded(ctx, t, e, ns, pod.Name)
 	for _, c := range []string{"setup", "main"} {
 		out, err := e.c.Kubectl(ctx, "logs", "-n", ns, pod.Name, "-c", c)
 		if err != nil {
@@ -690,14 +683,12 @@ func sidecarStaticPod(ctx context.Context, t *testing.T, e *realEnv, etc string)
 	if err != nil {
 		t.Fatal(err)
 	}
-	versions, err := os.ReadFile(filepath.Join(e.root, "test/cluster/versions.env"))
+	v, err := cluster.PinnedVersion(e.root, "KUBE_VERSION")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, line := range strings.Split(string(versions), "\n") {
-		if v, ok := strings.CutPrefix(line, "KUBE_VERSION="); ok && !strings.Contains(string(data), "/kube-scheduler:"+v+"\n") {
-			t.Fatalf("%s does not run kube-scheduler %s (test/cluster/versions.env): update its image", kubeadmSchedulerPod, v)
-		}
+	if !strings.Contains(string(data), "/kube-scheduler:"+v+"\n") {
+		t.Fatalf("%s does not run kube-scheduler %s (test/cluster/versions.env): update its image", kubeadmSchedulerPod, v)
 	}
 	patches, err := filepath.Glob(filepath.Join(e.root, sidecarDir, "kube-scheduler*+*.yaml"))
 	if err != nil || len(patches) != 2 {
