@@ -36,7 +36,10 @@ type bench struct {
 	noop              *noopExtender
 	nodeNames         []string                 // of the nodes created, by index
 	classOf           map[string]*policy.Class // by node name, under the default policy
-	profileDir        string
+	// profileDir, if set, receives CPU profiles profileTime long of the runs on profileNodes.
+	profileDir   string
+	profileTime  time.Duration
+	profileNodes int
 	// pluginBin is rktsched-scheduler, for the plugin mode.
 	pluginBin string
 }
@@ -53,13 +56,14 @@ func newBench(ctx context.Context, c *cluster.Cluster, root, ours string, logf f
 }
 
 func (b *bench) run(ctx context.Context, o options) error {
-	b.profileDir = o.profileDir
+	largest := o.sizes[len(o.sizes)-1]
+	b.profileDir, b.profileTime, b.profileNodes = o.profileDir, o.profileTime, largest
 	if slices.Contains(o.modes, pluginMode) {
 		if err := b.preparePlugin(ctx); err != nil {
 			return err
 		}
 	}
-	if err := b.createNodes(ctx, 0, o.nodes); err != nil {
+	if err := b.createNodes(ctx, 0, o.sizes[0]); err != nil {
 		return err
 	}
 	if _, err := b.client.NodeV1().RuntimeClasses().Create(ctx, benchRuntimeClass, metav1.CreateOptions{}); err != nil {
@@ -73,18 +77,32 @@ func (b *bench) run(ctx context.Context, o options) error {
 		return err
 	}
 	defer b.noop.stop()
-	if err := b.waitForLabels(ctx, o.nodes); err != nil {
-		return err
+	var runs []runResult
+	var hb heartbeatResult
+	for _, n := range o.sizes {
+		// Growing the cluster is faster than a new control plane per size, and the extender
+		// and labeler then also show how they take thousands of new nodes.
+		if err := b.createNodes(ctx, len(b.nodeNames), n); err != nil {
+			return err
+		}
+		if err := waitCached(ctx, b.extender, n); err != nil {
+			return err
+		}
+		if err := b.waitForLabels(ctx, n); err != nil {
+			return err
+		}
+		if n == largest {
+			if hb, err = b.heartbeats(ctx, n, o.heartbeats); err != nil {
+				return err
+			}
+		}
+		sized, err := b.schedulingRuns(ctx, o, n)
+		if err != nil {
+			return err
+		}
+		runs = append(runs, sized...)
 	}
-	hb, err := b.heartbeats(ctx, o.nodes, o.heartbeats)
-	if err != nil {
-		return err
-	}
-	runs, err := b.schedulingRuns(ctx, o)
-	if err != nil {
-		return err
-	}
-	mem, err := b.extenderMemory(ctx, o.nodes, o.rssNodes)
+	mem, err := b.extenderMemory(ctx, largest, max(o.rssNodes, largest))
 	if err != nil {
 		return err
 	}
@@ -104,6 +122,9 @@ func (b *bench) preparePlugin(ctx context.Context) error {
 }
 
 func (b *bench) createNodes(ctx context.Context, from, to int) error {
+	if to <= from {
+		return nil
+	}
 	start := time.Now()
 	nodes := make([]*v1.Node, to-from)
 	for i := range nodes {
@@ -178,14 +199,17 @@ func (b *bench) waitForLabels(ctx context.Context, n int) error {
 
 // heartbeatResult is what the labeler did while the nodes sent heartbeats.
 type heartbeatResult struct {
-	updates       int
-	syncs, writes float64
+	nodes, updates int
+	syncs, writes  float64
+	// extender and labeler are their memory once the heartbeats are over (peak: meanwhile
+	// or before).
+	extender, labeler cluster.Memory
 }
 
 // heartbeats updates every node's Ready condition's lastHeartbeatTime each heartbeatPeriod,
 // as kubelets do, for d, and counts the labeler's syncs and writes meanwhile.
 func (b *bench) heartbeats(ctx context.Context, n int, d time.Duration) (heartbeatResult, error) {
-	var r heartbeatResult
+	r := heartbeatResult{nodes: n}
 	writes0, syncs0, err := b.labelerCounters(ctx)
 	if err != nil {
 		return r, err
@@ -215,7 +239,14 @@ func (b *bench) heartbeats(ctx context.Context, n int, d time.Duration) (heartbe
 		return r, err
 	}
 	r.writes, r.syncs = writes1-writes0, syncs1-syncs0
-	b.logf("%d heartbeats: the labeler synced %.0f times and wrote %.0f times", r.updates, r.syncs, r.writes)
+	if r.extender, err = cluster.MemoryOf(b.extender.Pid()); err != nil {
+		return r, err
+	}
+	if r.labeler, err = cluster.MemoryOf(b.labeler.Pid()); err != nil {
+		return r, err
+	}
+	b.logf("%d heartbeats: the labeler synced %.0f times and wrote %.0f times; RSS: extender %s, labeler %s",
+		r.updates, r.syncs, r.writes, mib(r.extender.RSS), mib(r.labeler.RSS))
 	return r, nil
 }
 

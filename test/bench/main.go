@@ -9,6 +9,11 @@
 //   - the memory of an extender started with 5000 nodes in the cluster.
 //
 // It prints one RATIO line per extender mode: pods/s with the extender over pods/s without.
+//
+// Given several sizes (-nodes 1000,2500,5000: make bench-scale), it runs every mode at each
+// size, growing the cluster between sizes, sends the heartbeats and profiles at the largest,
+// prints how kube-scheduler's and the extender's CPU per pod grow, and puts the size in each
+// RATIO line: "RATIO 1000 noop/names 1.01".
 package main
 
 import (
@@ -18,6 +23,9 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -25,27 +33,37 @@ import (
 )
 
 type options struct {
-	nodes, pods, rounds, rssNodes int
-	heartbeats                    time.Duration
-	// profileDir, if set, receives a CPU profile of kube-scheduler's first seconds in each run.
-	profileDir string
+	// sizes are the node counts of the scheduling runs, ascending.
+	sizes []int
+	// pods per run; 0: as many as nodes.
+	pods, rounds, rssNodes int
+	heartbeats             time.Duration
+	// profileDir, if set, receives CPU profiles of kube-scheduler and the extender from the
+	// first binding of each run at the largest size, profileTime long.
+	profileDir  string
+	profileTime time.Duration
 	// modes are the scheduling runs of each round, in order.
 	modes []mode
 }
 
 func main() {
 	var o options
-	flag.IntVar(&o.nodes, "nodes", 1000, "nodes of the scheduling runs")
-	flag.IntVar(&o.pods, "pods", 1000, "pods per scheduling run")
+	sizeList := flag.String("nodes", "1000", "nodes of the scheduling runs; several (1000,2500,5000) run every mode at each size, growing the cluster")
+	flag.IntVar(&o.pods, "pods", 0, "pods per scheduling run (0: as many as nodes)")
 	flag.IntVar(&o.rounds, "rounds", 3, "rounds of the three interleaved scheduling runs")
 	flag.DurationVar(&o.heartbeats, "heartbeats", time.Minute, "how long every node sends heartbeats while the labeler's writes are counted")
-	flag.IntVar(&o.rssNodes, "rss-nodes", 5000, "nodes in the cluster when the extender's memory is read")
-	flag.StringVar(&o.profileDir, "profile-dir", "", "write a 3-second CPU profile of kube-scheduler in each run here (go tool pprof)")
+	flag.IntVar(&o.rssNodes, "rss-nodes", 5000, "nodes in the cluster when the extender's memory is read (at least the largest -nodes)")
+	flag.StringVar(&o.profileDir, "profile-dir", "", "write CPU profiles of kube-scheduler and the extender in each run at the largest size here (go tool pprof)")
+	flag.DurationVar(&o.profileTime, "profile-time", 3*time.Second, "length of each CPU profile, from the run's first binding")
 	modeList := flag.String("modes", "none,noop,names,nodes,plugin", "scheduling runs of each round: none (no extender), noop (names mode, an extender that decides nothing), names, nodes, plugin (rktsched-scheduler, no extender)")
 	flag.Parse()
 	var err error
 	if o.modes, err = parseModes(*modeList); err != nil {
 		fmt.Fprintf(os.Stderr, "bench-e2e: -modes: %v\n", err)
+		os.Exit(2)
+	}
+	if o.sizes, err = parseSizes(*sizeList); err != nil {
+		fmt.Fprintf(os.Stderr, "bench-e2e: -nodes: %v\n", err)
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -54,6 +72,22 @@ func main() {
 		fmt.Fprintf(os.Stderr, "bench-e2e failed: %v\n", err)
 		os.Exit(1)
 	}
+}
+
+// parseSizes reads a comma-separated list of node counts, ascending: the cluster only grows.
+func parseSizes(list string) ([]int, error) {
+	var out []int
+	for f := range strings.SplitSeq(list, ",") {
+		n, err := strconv.Atoi(f)
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("%q is not a node count", f)
+		}
+		out = append(out, n)
+	}
+	if !slices.IsSorted(out) || len(slices.Compact(slices.Clone(out))) != len(out) {
+		return nil, fmt.Errorf("%q: the sizes must ascend, the cluster only grows", list)
+	}
+	return out, nil
 }
 
 func run(ctx context.Context, o options) (err error) {

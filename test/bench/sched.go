@@ -71,9 +71,8 @@ const (
 // runResult is one scheduling run: kube-scheduler started with every pod pending, until the
 // last was bound.
 type runResult struct {
-	mode  mode
-	round int
-	pods  int
+	mode               mode
+	round, nodes, pods int
 	// wall is from kube-scheduler's start to the last binding (start-up and cache sync
 	// included); steady from the first binding to the last.
 	wall, steady time.Duration
@@ -88,20 +87,27 @@ type runResult struct {
 	attempts float64
 	// apiRequests is how many requests kube-apiserver served during the run.
 	apiRequests float64
+	// namesPerFilter is how many node names kube-scheduler sent per filter request, counted
+	// by the noop extender (noop mode only).
+	namesPerFilter float64
 }
 
 // podsPerSecond is the steady binding rate.
 func (r runResult) podsPerSecond() float64 { return float64(r.pods-1) / r.steady.Seconds() }
 
-// schedulingRuns runs the three modes round after round, so that drift on a noisy machine
-// hits them alike.
-func (b *bench) schedulingRuns(ctx context.Context, o options) ([]runResult, error) {
+// schedulingRuns runs the modes round after round on the cluster's nodes, so that drift on a
+// noisy machine hits them alike.
+func (b *bench) schedulingRuns(ctx context.Context, o options, nodes int) ([]runResult, error) {
 	shipped, err := os.ReadFile(filepath.Join(b.root, cluster.SchedulerConfigPath))
 	if err != nil {
 		return nil, err
 	}
-	pods := make([]*v1.Pod, o.pods)
-	withAffinity := make([]*v1.Pod, o.pods)
+	n := o.pods
+	if n == 0 {
+		n = nodes
+	}
+	pods := make([]*v1.Pod, n)
+	withAffinity := make([]*v1.Pod, n)
 	for i := range pods {
 		pods[i] = benchPod(i)
 		withAffinity[i] = hardNeedsAsAffinity(policy.Default(), pods[i])
@@ -121,8 +127,8 @@ func (b *bench) schedulingRuns(ctx context.Context, o options) ([]runResult, err
 			if err != nil {
 				return nil, fmt.Errorf("round %d, %s: %w", round, m, err)
 			}
-			b.logf("round %d %-5s: %d pods bound in %v (%v from the first binding): %.0f pods/s; %d on nodes that cannot run them; %.0f scheduling attempts; extender busy %v",
-				round, m, r.pods, r.wall.Round(time.Millisecond), r.steady.Round(time.Millisecond), r.podsPerSecond(), r.misplaced, r.attempts, r.extenderTime.Round(time.Millisecond))
+			b.logf("%d nodes, round %d %-8s: %d pods bound in %v (%v from the first binding): %.0f pods/s; %d on nodes that cannot run them; %.0f scheduling attempts; extender busy %v",
+				nodes, round, m, r.pods, r.wall.Round(time.Millisecond), r.steady.Round(time.Millisecond), r.podsPerSecond(), r.misplaced, r.attempts, r.extenderTime.Round(time.Millisecond))
 			if m != withoutExtender && m != noopMode && r.misplaced > 0 {
 				return nil, fmt.Errorf("round %d, %s: %d pods on nodes that cannot run them", round, m, r.misplaced)
 			}
@@ -182,8 +188,8 @@ func (b *bench) pluginSchedulerConfig() ([]byte, error) {
 // schedule creates pods in a new namespace, starts kube-scheduler and times the bindings as
 // a watch sees them, then stops kube-scheduler and deletes the pods.
 func (b *bench) schedule(ctx context.Context, config []byte, m mode, round int, pods []*v1.Pod) (runResult, error) {
-	r := runResult{mode: m, round: round, pods: len(pods)}
-	ns := fmt.Sprintf("bench-%d-%s", round, m)
+	r := runResult{mode: m, round: round, nodes: len(b.nodeNames), pods: len(pods)}
+	ns := fmt.Sprintf("bench-%d-%d-%s", r.nodes, round, m)
 	if err := b.c.EnsureNamespace(ctx, ns); err != nil {
 		return r, err
 	}
@@ -228,8 +234,9 @@ func (b *bench) schedule(ctx context.Context, config []byte, m mode, round int, 
 	if err != nil {
 		return r, err
 	}
+	filters0, names0 := b.noop.counts()
 	start := time.Now()
-	name := fmt.Sprintf("kube-scheduler-%d-%s", round, m)
+	name := fmt.Sprintf("kube-scheduler-%d-%d-%s", r.nodes, round, m)
 	args := []string{"--v=1", "--authorization-always-allow-paths=/healthz,/metrics,/debug/pprof/*"}
 	binary := b.c.Bin("kube-scheduler")
 	if m == pluginMode {
@@ -240,13 +247,26 @@ func (b *bench) schedule(ctx context.Context, config []byte, m mode, round int, 
 		return r, err
 	}
 	defer sched.Stop(5 * time.Second)
-	if b.profileDir != "" {
+	if b.profileDir != "" && r.nodes == b.profileNodes {
+		profiled := map[string]*cluster.Component{"kube-scheduler": sched}
+		if m == namesMode || m == nodesMode {
+			profiled[cluster.ExtenderBinary] = b.extender
+		}
 		var profiles sync.WaitGroup
 		defer profiles.Wait()
-		for _, comp := range []*cluster.Component{sched, b.extender} {
-			file := filepath.Join(b.profileDir, fmt.Sprintf("%s-%d-%s.pprof", filepath.Base(comp.Name), round, m))
+		over := make(chan struct{}) // before profiles.Wait: a run that never binds has nothing to profile
+		defer close(over)
+		for process, comp := range profiled {
+			file := filepath.Join(b.profileDir, fmt.Sprintf("%s-%d-%d-%s.pprof", process, r.nodes, round, m))
 			profiles.Go(func() {
-				if err := profile(ctx, comp, file); err != nil {
+				// From the first binding: kube-scheduler's start-up (listing every node and
+				// pod) would fill a short profile at thousands of nodes.
+				select {
+				case <-binds.first:
+				case <-over:
+					return
+				}
+				if err := profile(ctx, comp, file, b.profileTime); err != nil {
 					b.logf("profile of %s: %v", comp.Name, err)
 				}
 			})
@@ -294,7 +314,10 @@ func (b *bench) schedule(ctx context.Context, config []byte, m mode, round int, 
 		return r, err
 	}
 	r.extenderTime = time.Duration((busy1 - busy0) * float64(time.Second))
-	r.wall, r.steady = binds.last.Sub(start), binds.last.Sub(binds.first)
+	if filters1, names1 := b.noop.counts(); m == noopMode && filters1 > filters0 {
+		r.namesPerFilter = float64(names1-names0) / float64(filters1-filters0)
+	}
+	r.wall, r.steady = binds.last.Sub(start), binds.last.Sub(binds.firstAt)
 	r.misplaced = b.misplaced(pods, binds.nodes)
 	return r, nil
 }
@@ -350,15 +373,16 @@ func (b *bench) deletePods(ctx context.Context, ns string) error {
 
 // bindings records when each pod was first seen bound, and where.
 type bindings struct {
-	want        int
-	all         chan struct{} // closed when want pods are bound
-	mu          sync.Mutex
-	nodes       map[string]string // pod name -> node
-	first, last time.Time
+	want       int
+	first, all chan struct{} // closed when the first pod, and when want pods, are bound
+	mu         sync.Mutex
+	nodes      map[string]string // pod name -> node
+	firstAt    time.Time
+	last       time.Time
 }
 
 func newBindings(want int) *bindings {
-	return &bindings{want: want, all: make(chan struct{}), nodes: make(map[string]string, want)}
+	return &bindings{want: want, first: make(chan struct{}), all: make(chan struct{}), nodes: make(map[string]string, want)}
 }
 
 func (bs *bindings) observe(obj any) {
@@ -374,7 +398,8 @@ func (bs *bindings) observe(obj any) {
 	}
 	bs.nodes[p.Name] = p.Spec.NodeName
 	if len(bs.nodes) == 1 {
-		bs.first = now
+		bs.firstAt = now
+		close(bs.first)
 	}
 	bs.last = now
 	if len(bs.nodes) == bs.want {
@@ -388,13 +413,16 @@ func (bs *bindings) count() int {
 	return len(bs.nodes)
 }
 
-// profile writes a 3-second CPU profile of comp to path.
-func profile(ctx context.Context, comp *cluster.Component, path string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, comp.URL+"/debug/pprof/profile?seconds=3", nil)
+// profile writes a CPU profile of comp over d to path.
+func profile(ctx context.Context, comp *cluster.Component, path string, d time.Duration) error {
+	url := fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", comp.URL, max(1, int(d.Seconds())))
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
 	}
-	resp, err := comp.Client.Do(req)
+	// The component's client may time out (the extender's: 10 s) before the profile ends.
+	client := &http.Client{Transport: comp.Client.Transport, Timeout: d + 30*time.Second}
+	resp, err := client.Do(req)
 	if err != nil {
 		return err
 	}
