@@ -25,9 +25,9 @@ import (
 
 // The real node's handlers as RuntimeClasses, and one naming a handler it lacks (a Wasm shim).
 const (
-	realRuncClass = "real-runc"
+	realRuncClass    = "real-runc"
 	realOldRuncClass = "real-runc-1-1"
-	realSpinClass = "real-spin"
+	realSpinClass    = "real-spin"
 	// plainScheduler is a kube-scheduler profile without rktsched: what a cluster without it does.
 	plainScheduler = "plain-scheduler"
 	// readfilesImage prints the files it is given (test/cluster/readfiles); make e2e-images.
