@@ -176,8 +176,20 @@ func (c *Containerd) Stop() {
 	}
 }
 
-// killShims kills the containerd-shim processes whose command line mentions dir.
+// killShims kills the containerd-shim processes working under dir (Shims).
 func killShims(dir string) {
+	for _, pid := range Shims(dir) {
+		if p, err := os.FindProcess(pid); err == nil {
+			_ = p.Kill()
+		}
+	}
+}
+
+// Shims lists the containerd-shim processes working under dir: containerd 2's shims run in
+// their bundle directory under the state directory, which their command line no longer names
+// (1.6's did).
+func Shims(dir string) []int {
+	var pids []int
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
 		pid := 0
@@ -185,14 +197,13 @@ func killShims(dir string) {
 			continue
 		}
 		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil {
+		if err != nil || !strings.Contains(string(cmdline), "containerd-shim") {
 			continue
 		}
-		s := string(cmdline)
-		if strings.Contains(s, "containerd-shim") && strings.Contains(s, dir) {
-			if p, err := os.FindProcess(pid); err == nil {
-				_ = p.Kill()
-			}
+		cwd, _ := os.Readlink(filepath.Join("/proc", e.Name(), "cwd")) // "... (deleted)" once removed
+		if strings.Contains(string(cmdline), dir) || strings.HasPrefix(cwd, dir+string(filepath.Separator)) {
+			pids = append(pids, pid)
 		}
 	}
+	return pids
 }

@@ -94,6 +94,9 @@ func TestRealNode(t *testing.T) {
 		if err := e.node.Stop(); err != nil {
 			t.Errorf("stopping the real node: %v", err)
 		}
+		if pids := cluster.Shims(e.node.Dir); len(pids) > 0 {
+			t.Errorf("containerd shims outlive the real node: pids %v", pids)
+		}
 		after, err := cluster.SnapshotHost(cluster.HostDirs...)
 		if err != nil {
 			t.Fatal(err)
