@@ -56,7 +56,7 @@ state = %[2]q
 [plugins]
   # Its default is /opt/containerd, outside the node's directory.
   [plugins.'io.containerd.internal.v1.opt']
-    path = %[11]q
+    path = %[7]q
   # NRI would listen on /var/run/nri/nri.sock, outside the node's directory; nothing uses it.
   [plugins.'io.containerd.nri.v1.nri']
     disable = true
@@ -70,25 +70,25 @@ state = %[2]q
     restrict_oom_score_adj = true
     [plugins.'io.containerd.cri.v1.runtime'.containerd]
       default_runtime_name = %[6]q
-      # runtime_path names the shim built with containerd: on PATH may be another (Debian's 1.6).
-      [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.%[6]s]
-        runtime_type = "io.containerd.runc.v2"
-        runtime_path = %[8]q
-        [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.%[6]s.options]
-          BinaryName = %[9]q
-          SystemdCgroup = false
-      [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.%[7]s]
-        runtime_type = "io.containerd.runc.v2"
-        runtime_path = %[8]q
-        [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.%[7]s.options]
-          BinaryName = %[10]q
-          SystemdCgroup = false
+%[8]s
     [plugins.'io.containerd.cri.v1.runtime'.cni]
       bin_dirs = ["/usr/lib/cni"]
       conf_dir = %[5]q
 `, filepath.Join(dir, "root"), filepath.Join(dir, "state"), ContainerdSocket, sandboxImage, filepath.Join(dir, "cni"),
-		HandlerRunc, HandlerOldRunc, filepath.Join(binDir, "containerd-shim-runc-v2"), filepath.Join(binDir, "runc"), OldRuncBinary,
-		filepath.Join(dir, "opt"))
+		HandlerRunc, filepath.Join(dir, "opt"),
+		runtimeEntry(HandlerRunc, binDir, filepath.Join(binDir, "runc"))+runtimeEntry(HandlerOldRunc, binDir, OldRuncBinary))
+}
+
+// runtimeEntry is the CRI runtime (handler) name running binary through the runc shim built
+// with containerd in binDir: runtime_path names it, as on PATH may be another (Debian's 1.6).
+func runtimeEntry(name, binDir, binary string) string {
+	return fmt.Sprintf(`      [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.%[1]s]
+        runtime_type = "io.containerd.runc.v2"
+        runtime_path = %[2]q
+        [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.%[1]s.options]
+          BinaryName = %[3]q
+          SystemdCgroup = false
+`, name, filepath.Join(binDir, "containerd-shim-runc-v2"), binary)
 }
 
 // StartContainerd starts containerd from binDir with its root, state, CNI configuration and

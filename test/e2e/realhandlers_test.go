@@ -96,7 +96,11 @@ func testRealHandlerReport(ctx context.Context, t *testing.T, e *realEnv) {
 			t.Errorf("handler %q reports userNamespaces %v, want %v", name, got, userns)
 		}
 	}
-	for name, handler := range map[string]string{realRuncClass: cluster.HandlerRunc, realOldRuncClass: cluster.HandlerOldRunc, realSpinClass: "spin"} {
+	classes := map[string]string{realSpinClass: "spin"}
+	for _, h := range realHandlers {
+		classes[h.class] = h.handler
+	}
+	for name, handler := range classes {
 		rc := &nodev1.RuntimeClass{ObjectMeta: metav1.ObjectMeta{Name: name}, Handler: handler}
 		if _, err := e.c.Client.NodeV1().RuntimeClasses().Create(ctx, rc, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 			t.Fatal(err)
