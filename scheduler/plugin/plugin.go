@@ -81,21 +81,36 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, err
 		}); err != nil {
 			return nil, fmt.Errorf("%s: %w", Name, err)
 		}
-		_, err = informers.Core().V1().Nodes().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-			DeleteFunc: func(obj any) {
-				if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-					obj = tomb.Obj
-				}
-				if node, ok := obj.(*v1.Node); ok {
-					pl.nodes.forget(node.Name)
-				}
-			},
-		})
-		if err != nil {
+		if _, err = informers.Core().V1().Nodes().Informer().AddEventHandler(pl.nodeHandler()); err != nil {
 			return nil, fmt.Errorf("%s: %w", Name, err)
 		}
 	}
 	return pl, nil
+}
+
+// nodeHandler keeps pl.nodes in step with the node informer.
+func (pl *Plugin) nodeHandler() cache.ResourceEventHandler {
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc: func(obj any) {
+			if node, ok := obj.(*v1.Node); ok {
+				pl.nodes.add(node)
+			}
+		},
+		UpdateFunc: func(oldObj, obj any) {
+			old, okOld := oldObj.(*v1.Node)
+			if node, ok := obj.(*v1.Node); ok && okOld {
+				pl.nodes.update(old, node)
+			}
+		},
+		DeleteFunc: func(obj any) {
+			if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = tomb.Obj
+			}
+			if node, ok := obj.(*v1.Node); ok {
+				pl.nodes.forget(node.Name)
+			}
+		},
+	}
 }
 
 func newPlugin(h fwk.Handle, src *sharedPolicy) *Plugin {

@@ -4,10 +4,13 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/klog/v2/ktesting"
@@ -122,31 +125,37 @@ func TestScoreRanksDockerFirstForPullAlways(t *testing.T) {
 	}
 }
 
-// TestNodeClassCache: a node's class is worked out again only for a new Node object or
-// another policy.
+// TestNodeClassCache: a node's class is worked out again only for a new Node object whose
+// inputs changed, or another policy; a Node object the map does not hold is classified on
+// the spot; the map holds only the Node objects the informer does.
 func TestNodeClassCache(t *testing.T) {
 	p := policy.Default()
 	nc := newNodeClasses()
 	n := makeNode("n", "rkt://1.29.0", "")
 	if got := nc.classOf(p, n).Name; got != "rkt stage1-coreos" {
-		t.Fatalf("class %q", got)
+		t.Fatalf("class of a node never added: %q", got)
 	}
-	e1, _ := nc.m.Load("n")
-	nc.classOf(p, n)
-	if e2, _ := nc.m.Load("n"); e2 != e1 {
-		t.Error("the same Node object was classified again")
+	if nc.len() != 0 {
+		t.Fatal("classOf kept a node the informer never added")
+	}
+	nc.add(n)
+	e1, _ := nc.m.Load(n)
+	if got := nc.classOf(p, n); got != e1.(*policy.Profiled).Profile(p).Class || got.Name != "rkt stage1-coreos" {
+		t.Fatalf("class %q, not the one cached", got.Name)
 	}
 	heartbeat := n.DeepCopy()
 	heartbeat.ResourceVersion = "2"
 	heartbeat.Labels[policy.LabelRuntime] = "rkt" // the labeler's own: not an input
-	if got := nc.classOf(p, heartbeat); got != e1.(*nodeClass).Profile(p).Class {
-		t.Errorf("after a heartbeat: class %v, want the one cached", got)
+	nc.update(n, heartbeat)
+	if e2, _ := nc.m.Load(heartbeat); e2 != e1 {
+		t.Error("after a heartbeat the entry did not keep the inputs and profile")
 	}
-	if e3, _ := nc.m.Load("n"); e3.(*nodeClass).node != heartbeat || e3.(*nodeClass).Profiled != e1.(*nodeClass).Profiled {
-		t.Error("the entry does not follow the new Node object, or did not keep the inputs and profile")
+	if _, ok := nc.m.Load(n); ok || nc.len() != 1 {
+		t.Errorf("the old Node object is still held (%d entries)", nc.len())
 	}
-	updated := n.DeepCopy()
+	updated := heartbeat.DeepCopy()
 	updated.Annotations = map[string]string{policy.AnnotationStage1Image: "coreos.com/rkt/stage1-fly:1.29.0"}
+	nc.update(heartbeat, updated)
 	if got := nc.classOf(p, updated).Name; got != "rkt stage1-fly" {
 		t.Errorf("after the stage1 annotation changed: class %q, want rkt stage1-fly", got)
 	}
@@ -157,10 +166,56 @@ func TestNodeClassCache(t *testing.T) {
 	if got := nc.classOf(other, updated); got != other.Classes()[got.ID] {
 		t.Error("a class of the previous policy was returned for a new one")
 	}
-	nc.forget("n")
-	if _, ok := nc.m.Load("n"); ok {
+	nc.forget(updated.Name)
+	if nc.len() != 0 {
 		t.Error("forget kept the entry")
 	}
+}
+
+// TestNodeClassesFollowInformer: the plugin's node map is fed by the framework's node
+// informer: an entry per node, moved on updates, gone on delete.
+func TestNodeClassesFollowInformer(t *testing.T) {
+	client := fake.NewClientset()
+	factory := informers.NewSharedInformerFactory(client, 0)
+	h := &fakeHandle{informers: factory, client: client}
+	pl := testPlugin(policy.Default(), h)
+	if _, err := factory.Core().V1().Nodes().Informer().AddEventHandler(pl.nodeHandler()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	factory.Start(ctx.Done())
+	nodes := client.CoreV1().Nodes()
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		if err := wait.PollUntilContextTimeout(ctx, 10*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) { return cond(), nil }); err != nil {
+			t.Fatalf("waiting for %s: %v", what, err)
+		}
+	}
+	n := makeNode("n", "rkt://1.29.0", "")
+	if _, err := nodes.Create(ctx, n, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	held := func(name, runtime string) func() bool {
+		return func() bool {
+			obj, ok, _ := factory.Core().V1().Nodes().Informer().GetStore().GetByKey(name)
+			if !ok {
+				return false
+			}
+			_, in := pl.nodes.m.Load(obj)
+			return in && obj.(*v1.Node).Status.NodeInfo.ContainerRuntimeVersion == runtime && pl.nodes.len() == 1
+		}
+	}
+	waitFor("the node's entry", held("n", "rkt://1.29.0"))
+	n.Status.NodeInfo.ContainerRuntimeVersion = "docker://1.12.6"
+	if _, err := nodes.Update(ctx, n, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("the entry to move to the updated node", held("n", "docker://1.12.6"))
+	if err := nodes.Delete(ctx, "n", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("the entry to go", func() bool { return pl.nodes.len() == 0 })
 }
 
 func TestNodeHints(t *testing.T) {
