@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/rktsched/rktsched/extender/internal/wire"
+	"github.com/rktsched/rktsched/policy"
 )
 
 // The extender's memory is its caches (each bounded: podcache.go, remembered.go) and what
@@ -106,6 +107,7 @@ func (c *call) kept() share {
 		body:   int64(cap(c.body)),
 		answer: int64(cap(c.out) + c.filter.Retained() + cap(c.scores)*int(unsafe.Sizeof(wire.HostPriority{}))),
 		items: int64(cap(c.args.Nodes)*int(unsafe.Sizeof(wire.Node{})) + cap(c.args.Names)*int(unsafe.Sizeof(wire.Name{})) +
+			cap(c.classes)*int(unsafe.Sizeof((*policy.Class)(nil))) +
 			cap(c.preempt.Victims)*int(unsafe.Sizeof(wire.Victims{})) + c.reader.Retained()),
 		other: int64(cap(c.scratch)),
 	}

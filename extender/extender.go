@@ -146,6 +146,9 @@ func New(cfg Config) (*Server, error) {
 		maxNodes:     cfg.MaxNodesPerRequest,
 		maxVictims:   cfg.MaxVictimsPerRequest,
 	}
+	if s.nodes != nil {
+		s.nodes.classifyAll(cfg.Policy.Load())
+	}
 	// A preemption request holds an object of its nodes open while it reads them.
 	s.maxOpenMembers = max(DefaultMaxOpenMembers, 2*cfg.MaxNodesPerRequest)
 	var err error

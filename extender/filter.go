@@ -26,18 +26,19 @@ func (s *Server) filter(w http.ResponseWriter, r *http.Request, c *call) error {
 	res.Reset(c.args.HasNames)
 	refused := newRefusals(c.policy)
 	if c.args.HasNames {
-		for _, name := range c.args.Names {
-			np, ok := s.nodes.lookup(c.policy, name.Key)
-			if !ok {
+		c.classes = s.nodes.classes(c.policy, c.args.Names, c.classes[:0])
+		for i, name := range c.args.Names {
+			class := c.classes[i]
+			if class == nil {
 				res.Fail(name, notCachedJSON)
 				st.unknown++
 				continue
 			}
-			if v := c.pod.verdict(np.Class); v.fits {
+			if v := c.pod.verdict(class); v.fits {
 				res.PassName(name)
 			} else {
 				res.Refuse(name, v.reason)
-				refused.add(np.Class, v)
+				refused.add(class, v)
 			}
 		}
 		st.nodes = len(c.args.Names)

@@ -143,7 +143,7 @@ func (staticObjects) Generation() int64 { return 0 }
 // staticNodeCache is a NodeCache fed directly rather than by an informer, with the objects
 // of testObjects.
 func staticNodeCache(nodes ...*v1.Node) *NodeCache {
-	c := &NodeCache{nodes: map[string]*nodeEntry{}, synced: func() bool { return true },
+	c := &NodeCache{nodes: map[string]nodeSlot{}, synced: func() bool { return true },
 		objects: staticObjects{testObjects()}, objectsSynced: func() bool { return true }}
 	for _, n := range nodes {
 		c.update(n)

@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 
+	"github.com/rktsched/rktsched/extender/internal/wire"
 	"github.com/rktsched/rktsched/internal/prodlike"
 	"github.com/rktsched/rktsched/policy"
 )
@@ -68,7 +69,7 @@ func TestNamesModeUsesTheInformerCache(t *testing.T) {
 	if in := e.Inputs(); in.RuntimeVersion != "rkt://1.29.0" || in.Labels[policy.LabelRuntime] != "" || in.Labels[v1.LabelTopologyZone] == "" || len(e.Labels) != 0 {
 		t.Errorf("stored entry: runtime %q, labels %v, meta labels %v: want the runtime, others' labels kept, rktsched's dropped, once", in.RuntimeVersion, in.Labels, e.Labels)
 	}
-	if e != nodes.nodes["big"] {
+	if e != nodes.nodes["big"].entry {
 		t.Errorf("the informer's store and the cache hold different entries for one node")
 	}
 
@@ -111,7 +112,7 @@ func TestNodeCacheKeepsProfilesAcrossHeartbeats(t *testing.T) {
 	c := staticNodeCache(node(coreos, "rkt://1.29.0", ""))
 	p := policy.Default()
 	first, _ := c.Lookup(p, coreos)
-	e := c.nodes[coreos]
+	e := c.nodes[coreos].entry
 	heartbeat := node(coreos, "rkt://1.29.0", "")
 	heartbeat.ResourceVersion = "2"
 	heartbeat.Status.Conditions = []v1.NodeCondition{{Type: v1.NodeReady, Status: v1.ConditionTrue}}
@@ -120,7 +121,7 @@ func TestNodeCacheKeepsProfilesAcrossHeartbeats(t *testing.T) {
 	labelled.ResourceVersion = "3"
 	labelled.Labels[policy.LabelRuntime] = "rkt"
 	c.update(labelled)
-	kept := c.nodes[coreos]
+	kept := c.nodes[coreos].entry
 	if kept.ResourceVersion != "3" {
 		t.Errorf("entry at resourceVersion %q, want 3", kept.ResourceVersion)
 	}
@@ -161,6 +162,7 @@ func BenchmarkNodeCacheMemory(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	classified := policy.Default() // the slots hold each node's profile under it
 	update := func(c *NodeCache, data []byte, labelled bool) {
 		var nd v1.Node
 		if err := nd.Unmarshal(data); err != nil {
@@ -177,7 +179,7 @@ func BenchmarkNodeCacheMemory(b *testing.B) {
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
-		c := &NodeCache{nodes: map[string]*nodeEntry{}}
+		c := &NodeCache{nodes: map[string]nodeSlot{}, classified: classified}
 		for _, data := range raw {
 			update(c, data, false)
 			update(c, data, true)
@@ -188,4 +190,32 @@ func BenchmarkNodeCacheMemory(b *testing.B) {
 		runtime.KeepAlive(c)
 	}
 	b.ReportMetric(perNode, "bytes/node")
+}
+
+// TestNodeCacheSlotsFollowPolicy: a slot keeps its node's profile under the policy last
+// classified; a lookup under another policy is answered by that policy all the same, and
+// classifyAll moves every slot to the new one, nodes added after it included.
+func TestNodeCacheSlotsFollowPolicy(t *testing.T) {
+	first := policy.Default()
+	c := staticNodeCache(node(coreos, "rkt://1.29.0", ""))
+	c.classifyAll(first)
+	second, err := policy.Parse(policy.DefaultDocument())
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := []wire.Name{{Key: []byte(coreos)}, {Key: []byte("unknown")}}
+	got := c.classes(second, names, nil)
+	if len(got) != 2 || got[1] != nil || got[0] == nil || got[0] != second.Classes()[got[0].ID] || c.nodes[coreos].policy != first {
+		t.Fatalf("classes under a policy not classified yet: %v (slot under the first policy: %v); want the second policy's class and nil", got, c.nodes[coreos].policy == first)
+	}
+	c.classifyAll(second)
+	c.update(node(docker, "docker://1.12.6", ""))
+	for _, name := range []string{coreos, docker} {
+		if slot := c.nodes[name]; slot.policy != second || slot.profile.Class != second.Classes()[slot.profile.Class.ID] {
+			t.Errorf("node %s: slot not profiled under the policy classified last", name)
+		}
+	}
+	if got := c.classes(second, names[:1], nil); got[0].Stage1 != "coreos" {
+		t.Errorf("class after classifyAll: %v, want rkt stage1-coreos", got[0])
+	}
 }

@@ -33,14 +33,14 @@ func (s *Server) prioritize(w http.ResponseWriter, r *http.Request, c *call) err
 		list = append(list, wire.HostPriority{Host: host, Score: score})
 	}
 	if c.args.HasNames {
-		for _, name := range c.args.Names {
-			np, ok := s.nodes.lookup(c.policy, name.Key)
-			if !ok {
+		c.classes = s.nodes.classes(c.policy, c.args.Names, c.classes[:0])
+		for i, name := range c.args.Names {
+			if c.classes[i] == nil {
 				st.unknown++
 				add(name, nil)
 				continue
 			}
-			add(name, c.pod.verdict(np.Class))
+			add(name, c.pod.verdict(c.classes[i]))
 		}
 		s.metrics.unknown.WithLabelValues("prioritize").Add(float64(st.unknown))
 	} else {

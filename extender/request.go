@@ -22,6 +22,8 @@ type call struct {
 	pod     *podEntry
 	stats   *stats
 
+	// classes are the named nodes' classes, by index of args.Names (nil: not cached).
+	classes []*policy.Class
 	filter  wire.FilterResult
 	scores  []wire.HostPriority
 	scratch []byte
