@@ -147,13 +147,23 @@ func (slot nodeSlot) profileUnder(p *policy.Policy) policy.NodeProfile {
 }
 
 // classifyAll profiles every node under p ahead of the requests that need it, and makes p
-// the policy new nodes are profiled under.
+// the policy new nodes are profiled under. The profiles are worked out under the read lock,
+// so that requests go on meanwhile; a node updated before they are written keeps its slot
+// (its entry answers under p all the same).
 func (c *NodeCache) classifyAll(p *policy.Policy) {
+	c.mu.RLock()
+	slots := make([]nodeSlot, 0, len(c.nodes))
+	for _, slot := range c.nodes {
+		slots = append(slots, nodeSlot{entry: slot.entry, policy: p, profile: slot.entry.Profile(p)})
+	}
+	c.mu.RUnlock()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.classified = p
-	for name, slot := range c.nodes {
-		c.nodes[name] = nodeSlot{entry: slot.entry, policy: p, profile: slot.entry.Profile(p)}
+	for _, slot := range slots {
+		if c.nodes[slot.entry.Name].entry == slot.entry {
+			c.nodes[slot.entry.Name] = slot
+		}
 	}
 }
 
