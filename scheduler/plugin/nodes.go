@@ -49,7 +49,7 @@ func (n *nodeClasses) update(old, node *v1.Node) {
 	defer n.mu.Unlock()
 	var last *policy.Profiled
 	for _, prev := range [2]*v1.Node{old, n.held[node.Name]} {
-		if v, ok := n.m.LoadAndDelete(prev); ok && prev != nil && last == nil {
+		if v, ok := n.m.LoadAndDelete(prev); ok && last == nil {
 			last = v.(*policy.Profiled)
 		}
 	}
@@ -65,11 +65,4 @@ func (n *nodeClasses) forget(name string) {
 		n.m.Delete(prev)
 		delete(n.held, name)
 	}
-}
-
-// len is how many Node objects the map holds.
-func (n *nodeClasses) len() int {
-	count := 0
-	n.m.Range(func(_, _ any) bool { count++; return true })
-	return count
 }

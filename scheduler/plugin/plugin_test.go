@@ -125,6 +125,13 @@ func TestScoreRanksDockerFirstForPullAlways(t *testing.T) {
 	}
 }
 
+// len is how many Node objects the map holds.
+func (n *nodeClasses) len() int {
+	count := 0
+	n.m.Range(func(_, _ any) bool { count++; return true })
+	return count
+}
+
 // TestNodeClassCache: a node's class is worked out again only for a new Node object whose
 // inputs changed, or another policy; a Node object the map does not hold is classified on
 // the spot; the map holds only the Node objects the informer does.
