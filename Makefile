@@ -302,6 +302,13 @@ bench: ## Go benchmarks of the extender vs the naive JSON floor; prints RATIO li
 		| tee $(BIN)/bench.txt | $(GO) run ./extender/internal/benchratio
 	@echo "(full benchmark output: $(BIN)/bench.txt)"
 
+.PHONY: bench-path
+bench-path: ## names mode per pod, rktsched vs an extender deciding nothing: kube-scheduler's client + ours, each side alone (~2 min); RATIO lines
+	@mkdir -p $(BIN)
+	@set -o pipefail; cd scheduler && $(GO) test ./extenderpath/ -run '^$$' -bench . -count 5 \
+		| tee ../$(BIN)/bench-path.txt | $(GO) run -C .. ./extender/internal/benchratio -ours rktsched -base noop -unit cpu-ns/pod
+	@echo "(full benchmark output: $(BIN)/bench-path.txt)"
+
 BENCH_E2E_FLAGS ?=
 .PHONY: bench-e2e
 bench-e2e: build ## kube-scheduler throughput with/without the extender on 1000 nodes, labeler writes, extender RSS (~10 min); prints RATIO lines

@@ -16,6 +16,8 @@ import (
 	"github.com/rktsched/rktsched/policy"
 	"github.com/rktsched/rktsched/policysource"
 	"github.com/rktsched/rktsched/test/cluster"
+	"github.com/rktsched/rktsched/test/noopextender"
+	"github.com/rktsched/rktsched/test/workload"
 )
 
 const (
@@ -33,7 +35,7 @@ type bench struct {
 	logf              func(format string, args ...any)
 	extender, labeler *cluster.Component
 	extenderSpec      cluster.ComponentSpec
-	noop              *noopExtender
+	noop              *noopextender.Server
 	nodeNames         []string                 // of the nodes created, by index
 	classOf           map[string]*policy.Class // by node name, under the default policy
 	// profileDir, if set, receives CPU profiles profileTime long of the runs on profileNodes.
@@ -66,17 +68,17 @@ func (b *bench) run(ctx context.Context, o options) error {
 	if err := b.createNodes(ctx, 0, o.sizes[0]); err != nil {
 		return err
 	}
-	if _, err := b.client.NodeV1().RuntimeClasses().Create(ctx, benchRuntimeClass, metav1.CreateOptions{}); err != nil {
-		return fmt.Errorf("create RuntimeClass %s: %w", benchRuntimeClass.Name, err)
+	if _, err := b.client.NodeV1().RuntimeClasses().Create(ctx, workload.RuntimeClass, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("create RuntimeClass %s: %w", workload.RuntimeClass.Name, err)
 	}
 	if err := b.startRktsched(ctx); err != nil {
 		return err
 	}
 	var err error
-	if b.noop, err = startNoopExtender(); err != nil {
+	if b.noop, err = noopextender.Start(); err != nil {
 		return err
 	}
-	defer b.noop.stop()
+	defer b.noop.Stop()
 	var runs []runResult
 	var hb heartbeatResult
 	for _, n := range o.sizes {
@@ -128,7 +130,7 @@ func (b *bench) createNodes(ctx context.Context, from, to int) error {
 	start := time.Now()
 	nodes := make([]*v1.Node, to-from)
 	for i := range nodes {
-		nodes[i] = benchNode(from + i)
+		nodes[i] = workload.Node(from + i)
 		b.nodeNames = append(b.nodeNames, nodes[i].Name)
 		b.classOf[nodes[i].Name] = policy.Default().Profile(nodes[i]).Class
 	}

@@ -50,7 +50,7 @@ func main() {
 	var o options
 	sizeList := flag.String("nodes", "1000", "nodes of the scheduling runs; several (1000,2500,5000) run every mode at each size, growing the cluster")
 	flag.IntVar(&o.pods, "pods", 0, "pods per scheduling run (0: as many as nodes)")
-	flag.IntVar(&o.rounds, "rounds", 3, "rounds of the three interleaved scheduling runs")
+	flag.IntVar(&o.rounds, "rounds", 3, "rounds of the interleaved scheduling runs (even rounds run the modes after none in reverse order)")
 	flag.DurationVar(&o.heartbeats, "heartbeats", time.Minute, "how long every node sends heartbeats while the labeler's writes are counted")
 	flag.IntVar(&o.rssNodes, "rss-nodes", 5000, "nodes in the cluster when the extender's memory is read (at least the largest -nodes)")
 	flag.StringVar(&o.profileDir, "profile-dir", "", "write CPU profiles of kube-scheduler and the extender in each run at the largest size here (go tool pprof)")

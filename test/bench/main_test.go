@@ -18,3 +18,29 @@ func TestParseSizes(t *testing.T) {
 		}
 	}
 }
+
+func TestParseModes(t *testing.T) {
+	got, err := parseModes("none,noop,names,nodes")
+	if err != nil || len(got) != 4 || got[1] != noopMode {
+		t.Errorf("parseModes(all) = %v, %v", got, err)
+	}
+	for _, bad := range []string{"", "names,none", "none,fast"} {
+		if _, err := parseModes(bad); err == nil {
+			t.Errorf("parseModes(%q) accepted", bad)
+		}
+	}
+}
+
+func TestRoundOrder(t *testing.T) {
+	modes := []mode{withoutExtender, noopMode, namesMode}
+	if got := roundOrder(modes, 1); !slices.Equal(got, modes) {
+		t.Errorf("round 1: %v, want %v", got, modes)
+	}
+	want := []mode{withoutExtender, namesMode, noopMode}
+	if got := roundOrder(modes, 2); !slices.Equal(got, want) {
+		t.Errorf("round 2: %v, want %v", got, want)
+	}
+	if modes[1] != noopMode {
+		t.Errorf("roundOrder changed its argument: %v", modes)
+	}
+}

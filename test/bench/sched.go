@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/rktsched/rktsched/policy"
 	"github.com/rktsched/rktsched/test/cluster"
+	"github.com/rktsched/rktsched/test/workload"
 )
 
 // mode is how kube-scheduler runs: without the extender, or with it in one payload mode.
@@ -28,7 +30,7 @@ const (
 	withoutExtender mode = "none"
 	namesMode       mode = "names" // nodeCacheCapable: true
 	nodesMode       mode = "nodes" // nodeCacheCapable: false: full Nodes
-	// noopMode is names mode with noopExtender in place of rktsched's.
+	// noopMode is names mode with noopextender.Server in place of rktsched's.
 	noopMode mode = "noop"
 	// pluginMode is rktsched-scheduler (kube-scheduler with the Rktsched plugin) with the
 	// shipped rktsched-scheduler-config.yaml, no extender.
@@ -109,12 +111,12 @@ func (b *bench) schedulingRuns(ctx context.Context, o options, nodes int) ([]run
 	pods := make([]*v1.Pod, n)
 	withAffinity := make([]*v1.Pod, n)
 	for i := range pods {
-		pods[i] = benchPod(i)
-		withAffinity[i] = hardNeedsAsAffinity(policy.Default(), pods[i])
+		pods[i] = workload.Pod(i)
+		withAffinity[i] = workload.HardNeedsAsAffinity(policy.Default(), pods[i])
 	}
 	var results []runResult
 	for round := 1; round <= o.rounds; round++ {
-		for _, m := range o.modes {
+		for _, m := range roundOrder(o.modes, round) {
 			cfg, err := b.schedulerConfig(shipped, m)
 			if err != nil {
 				return nil, err
@@ -136,6 +138,18 @@ func (b *bench) schedulingRuns(ctx context.Context, o options, nodes int) ([]run
 		}
 	}
 	return results, nil
+}
+
+// roundOrder is the order of the modes in a round: as given in odd rounds, the modes after
+// "none" reversed in even ones, so that a machine slowing down (or speeding up) within a round
+// does not always favour the same mode of a pair.
+func roundOrder(modes []mode, round int) []mode {
+	if round%2 == 1 {
+		return modes
+	}
+	out := slices.Clone(modes)
+	slices.Reverse(out[1:])
+	return out
 }
 
 // schedulerConfig is the shipped KubeSchedulerConfiguration for this cluster, in mode m, with
@@ -234,7 +248,7 @@ func (b *bench) schedule(ctx context.Context, config []byte, m mode, round int, 
 	if err != nil {
 		return r, err
 	}
-	filters0, names0 := b.noop.counts()
+	filters0, names0 := b.noop.Counts()
 	start := time.Now()
 	name := fmt.Sprintf("kube-scheduler-%d-%d-%s", r.nodes, round, m)
 	args := []string{"--v=1", "--authorization-always-allow-paths=/healthz,/metrics,/debug/pprof/*"}
@@ -314,7 +328,7 @@ func (b *bench) schedule(ctx context.Context, config []byte, m mode, round int, 
 		return r, err
 	}
 	r.extenderTime = time.Duration((busy1 - busy0) * float64(time.Second))
-	if filters1, names1 := b.noop.counts(); m == noopMode && filters1 > filters0 {
+	if filters1, names1 := b.noop.Counts(); m == noopMode && filters1 > filters0 {
 		r.namesPerFilter = float64(names1-names0) / float64(filters1-filters0)
 	}
 	r.wall, r.steady = binds.last.Sub(start), binds.last.Sub(binds.firstAt)
@@ -348,7 +362,7 @@ func (b *bench) misplaced(pods []*v1.Pod, nodeOf map[string]string) int {
 	n := 0
 	for _, p := range pods {
 		class := b.classOf[nodeOf[p.Name]]
-		if class == nil || !policy.Default().AnalyzeWith(p, benchObjects).Verdict(class).Fits {
+		if class == nil || !policy.Default().AnalyzeWith(p, workload.Objects).Verdict(class).Fits {
 			n++
 		}
 	}

@@ -1,26 +1,41 @@
 // Command benchratio reads `go test -bench` output on stdin and prints, for every benchmark
-// BenchmarkExtender/<pair> that has a BenchmarkFloor/<pair>, one line:
+// that has a counterpart, one line:
 //
-//	RATIO <pair> <extender ns/op ÷ floor ns/op, 2 decimals>
+//	RATIO <pair> <ours ÷ counterpart, 2 decimals>
 //
-// in the order the extender benchmarks appear. Repeated runs (-count) are averaged.
+// in the order ours appear. A benchmark is ours when a segment of its name (split at "/") is
+// -ours; its counterpart has -base in that segment. <pair> is the name without that segment
+// and without the leading "Benchmark". The defaults pair BenchmarkExtender/<pair> with
+// BenchmarkFloor/<pair> (make bench); -ours rktsched -base noop -unit cpu-ns/pod pairs
+// BenchmarkCycle/rktsched/5000 with BenchmarkCycle/noop/5000 (make bench-path). Repeated
+// runs (-count) are averaged.
 package main
 
 import (
 	"bufio"
+	"flag"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 )
 
 func main() {
-	if err := ratios(os.Stdin, os.Stdout); err != nil {
+	var p pairing
+	flag.StringVar(&p.ours, "ours", "BenchmarkExtender", "the name segment that marks ours")
+	flag.StringVar(&p.base, "base", "BenchmarkFloor", "the name segment of the counterpart")
+	flag.StringVar(&p.unit, "unit", "ns/op", "the figure compared")
+	flag.Parse()
+	if err := p.ratios(os.Stdin, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "benchratio:", err)
 		os.Exit(1)
 	}
 }
+
+// pairing says which benchmarks pair up and what they compare.
+type pairing struct{ ours, base, unit string }
 
 type mean struct {
 	sum float64
@@ -29,58 +44,63 @@ type mean struct {
 
 func (m mean) value() float64 { return m.sum / float64(m.n) }
 
-func ratios(in io.Reader, out io.Writer) error {
-	ours, floor := map[string]*mean{}, map[string]*mean{}
+func (p pairing) ratios(in io.Reader, out io.Writer) error {
+	ours, base := map[string]*mean{}, map[string]*mean{}
 	var order []string
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	for sc.Scan() {
-		name, nsPerOp, ok := parse(sc.Text())
+		name, v, ok := parse(sc.Text(), p.unit)
 		if !ok {
 			continue
 		}
-		family, pair, ok := strings.Cut(name, "/")
-		if !ok {
-			continue
-		}
+		segments := strings.Split(name, "/")
 		var m map[string]*mean
-		switch family {
-		case "BenchmarkExtender":
-			m = ours
+		var pair string
+		switch {
+		case slices.Contains(segments, p.ours):
+			m, pair = ours, pairName(segments, p.ours)
 			if ours[pair] == nil {
 				order = append(order, pair)
 			}
-		case "BenchmarkFloor":
-			m = floor
+		case slices.Contains(segments, p.base):
+			m, pair = base, pairName(segments, p.base)
 		default:
 			continue
 		}
 		if m[pair] == nil {
 			m[pair] = &mean{}
 		}
-		m[pair].sum += nsPerOp
+		m[pair].sum += v
 		m[pair].n++
 	}
 	if err := sc.Err(); err != nil {
 		return err
 	}
 	for _, pair := range order {
-		if f := floor[pair]; f != nil && f.value() > 0 {
-			fmt.Fprintf(out, "RATIO %s %.2f\n", pair, ours[pair].value()/f.value())
+		if b := base[pair]; b != nil && b.value() > 0 {
+			fmt.Fprintf(out, "RATIO %s %.2f\n", pair, ours[pair].value()/b.value())
 		}
 	}
 	return nil
 }
 
-// parse reads a benchmark result line: "BenchmarkX/a/b-2   100   1234 ns/op ...". The
-// -GOMAXPROCS suffix is dropped from the name.
-func parse(line string) (name string, nsPerOp float64, ok bool) {
+// pairName is the benchmark's name without the segment that marks its side and without the
+// leading "Benchmark".
+func pairName(segments []string, side string) string {
+	rest := slices.DeleteFunc(slices.Clone(segments), func(s string) bool { return s == side })
+	return strings.TrimPrefix(strings.Join(rest, "/"), "Benchmark")
+}
+
+// parse reads a benchmark result line, "BenchmarkX/a/b-2   100   1234 ns/op   5 cpu-ns/pod",
+// for the figure of the unit. The -GOMAXPROCS suffix is dropped from the name.
+func parse(line, unit string) (name string, v float64, ok bool) {
 	fields := strings.Fields(line)
 	if len(fields) < 4 || !strings.HasPrefix(fields[0], "Benchmark") {
 		return "", 0, false
 	}
 	for i := 2; i+1 < len(fields); i++ {
-		if fields[i+1] != "ns/op" {
+		if fields[i+1] != unit {
 			continue
 		}
 		v, err := strconv.ParseFloat(fields[i], 64)

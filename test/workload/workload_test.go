@@ -1,4 +1,4 @@
-package main
+package workload
 
 import (
 	"maps"
@@ -21,7 +21,7 @@ func TestWorkload(t *testing.T) {
 	classes := map[*policy.Class]bool{}
 	var gpus resource.Quantity
 	for i := range nodes {
-		n := benchNode(i)
+		n := Node(i)
 		classes[p.Profile(n).Class] = true
 		if q, ok := n.Status.Allocatable[cluster.GPUResource]; ok {
 			gpus.Add(q)
@@ -33,13 +33,13 @@ func TestWorkload(t *testing.T) {
 	count := map[string]int{}
 	var gpuPods int64
 	for i := range pods {
-		pod := benchPod(i)
-		kind := kindOf(i)
+		pod := Pod(i)
+		kind := KindOf(i)
 		count[kind]++
 		if kind == "gpu" {
 			gpuPods++
 		}
-		a := p.AnalyzeWith(pod, benchObjects)
+		a := p.AnalyzeWith(pod, Objects)
 		fits := 0
 		for c := range classes {
 			if a.Verdict(c).Fits {
@@ -59,20 +59,8 @@ func TestWorkload(t *testing.T) {
 	if gpus.Value() < gpuPods {
 		t.Errorf("%d GPUs for %d GPU pods", gpus.Value(), gpuPods)
 	}
-	if _, ok := benchNode(0).Status.Allocatable[v1.ResourcePods]; !ok {
+	if _, ok := Node(0).Status.Allocatable[v1.ResourcePods]; !ok {
 		t.Error("nodes lack allocatable pods")
-	}
-}
-
-func TestParseModes(t *testing.T) {
-	got, err := parseModes("none,noop,names,nodes")
-	if err != nil || len(got) != 4 || got[1] != noopMode {
-		t.Errorf("parseModes(all) = %v, %v", got, err)
-	}
-	for _, bad := range []string{"", "names,none", "none,fast"} {
-		if _, err := parseModes(bad); err == nil {
-			t.Errorf("parseModes(%q) accepted", bad)
-		}
 	}
 }
 
@@ -82,14 +70,14 @@ func TestHardNeedsAsAffinity(t *testing.T) {
 	p := policy.Default()
 	var nodes []*v1.Node
 	for i := range 40 {
-		n := benchNode(i)
+		n := Node(i)
 		maps.Copy(n.Labels, p.Profile(n).Labels())
 		nodes = append(nodes, n)
 	}
 	for i := range 20 {
-		pod := benchPod(i)
-		a := p.AnalyzeWith(pod, benchObjects)
-		required := nodeaffinity.GetRequiredNodeAffinity(hardNeedsAsAffinity(p, pod))
+		pod := Pod(i)
+		a := p.AnalyzeWith(pod, Objects)
+		required := nodeaffinity.GetRequiredNodeAffinity(HardNeedsAsAffinity(p, pod))
 		for _, n := range nodes {
 			match, err := required.Match(n)
 			if err != nil {

@@ -1,4 +1,6 @@
-package main
+// Package noopextender is a names-mode kube-scheduler extender that decides nothing: the
+// ceiling any names-mode extender can reach, which the benchmarks hold rktsched's against.
+package noopextender
 
 import (
 	"context"
@@ -12,11 +14,11 @@ import (
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 )
 
-// noopExtender is a names-mode extender that decides nothing: filter passes every node,
+// Server is a names-mode extender that decides nothing: filter passes every node,
 // prioritize scores none. kube-scheduler's throughput with it is what calling any extender
 // costs on this machine (two HTTP round trips per pod, kube-scheduler's encoding/json
 // client), the ceiling for rktsched's names mode.
-type noopExtender struct {
+type Server struct {
 	srv *http.Server
 	URL string
 	// filters and names count the filter requests and the node names they carried: what
@@ -24,12 +26,24 @@ type noopExtender struct {
 	filters, names atomic.Int64
 }
 
-func startNoopExtender() (*noopExtender, error) {
+// Start serves the extender on a loopback port.
+func Start() (*Server, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	n := &noopExtender{URL: "http://" + l.Addr().String()}
+	n := &Server{URL: "http://" + l.Addr().String()}
+	n.srv = &http.Server{Handler: n.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := n.srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			panic(err)
+		}
+	}()
+	return n, nil
+}
+
+// Handler serves the verbs filter and prioritize.
+func (n *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /filter", func(w http.ResponseWriter, r *http.Request) {
 		var args struct{ NodeNames *[]string }
@@ -47,13 +61,7 @@ func startNoopExtender() (*noopExtender, error) {
 	mux.HandleFunc("POST /prioritize", func(w http.ResponseWriter, r *http.Request) {
 		writeAnswer(w, extenderv1.HostPriorityList{})
 	})
-	n.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		if err := n.srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			panic(err)
-		}
-	}()
-	return n, nil
+	return mux
 }
 
 func writeAnswer(w http.ResponseWriter, v any) {
@@ -66,10 +74,11 @@ func writeAnswer(w http.ResponseWriter, v any) {
 	_, _ = w.Write(body)
 }
 
-// counts returns the filter requests and node names received so far.
-func (n *noopExtender) counts() (filters, names int64) { return n.filters.Load(), n.names.Load() }
+// Counts returns the filter requests and node names received so far.
+func (n *Server) Counts() (filters, names int64) { return n.filters.Load(), n.names.Load() }
 
-func (n *noopExtender) stop() {
+// Stop shuts the server down.
+func (n *Server) Stop() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = n.srv.Shutdown(ctx)

@@ -1,4 +1,7 @@
-package main
+// Package workload is the benchmarks' cluster and pods: nodes as their kubelets register them
+// (Docker, rkt across the stage1 flavours, containerd with runtime handlers, GPUs) and
+// realistic Deployment pods, one in twenty of each special kind.
+package workload
 
 import (
 	"fmt"
@@ -14,15 +17,15 @@ import (
 	"github.com/rktsched/rktsched/test/cluster"
 )
 
-// gpusPerGPUNode is the allocatable nvidia.com/gpu of every twentieth Docker node: 50
+// GPUsPerGPUNode is the allocatable nvidia.com/gpu of every twentieth Docker node: 50
 // such nodes among 1000 hold 200 GPUs for the 50 GPU pods of 1000.
-const gpusPerGPUNode = 4
+const GPUsPerGPUNode = 4
 
-// benchNode is node i as its kubelet would register it: prodlike.Node (half Docker, half rkt
+// Node is node i as its kubelet would register it: prodlike.Node (half Docker, half rkt
 // across the stage1 flavours) without what the API server assigns, GPUs on every twentieth
 // Docker node, and one node in ten a containerd 2.1 machine whose kubelet reports runtime
 // handlers: runc and kata-qemu (i%20 == 5), or runc and runsc (i%20 == 15).
-func benchNode(i int) *v1.Node {
+func Node(i int) *v1.Node {
 	n := prodlike.Node(i)
 	n.UID, n.ResourceVersion, n.CreationTimestamp = "", "", metav1.Time{}
 	if i%10 == 5 {
@@ -38,37 +41,37 @@ func benchNode(i int) *v1.Node {
 		n.Status.Features = &v1.NodeFeatures{SupplementalGroupsPolicy: &yes}
 	}
 	if i%40 == 0 { // even: Docker
-		gpus := *resource.NewQuantity(gpusPerGPUNode, resource.DecimalSI)
+		gpus := *resource.NewQuantity(GPUsPerGPUNode, resource.DecimalSI)
 		n.Status.Capacity[cluster.GPUResource] = gpus
 		n.Status.Allocatable[cluster.GPUResource] = gpus
 	}
 	return n
 }
 
-// podKinds is the workload's mix, one in twenty pods of each special kind. The other pods
+// Kinds is the workload's mix, one in twenty pods of each special kind. The other pods
 // ("plain") run anywhere but on stage1-fly, which would give them the host's namespaces.
-// "kata" pods name the RuntimeClass kata (benchRuntimeClass): the runsc nodes, which report
+// "kata" pods name the RuntimeClass kata (RuntimeClass): the runsc nodes, which report
 // handlers but not kata-qemu, refuse them too.
-var podKinds = []string{"init-containers", "attach", "host-pid", "gpu", "kata"}
+var Kinds = []string{"init-containers", "attach", "host-pid", "gpu", "kata"}
 
-// benchRuntimeClass is the RuntimeClass the kata pods name.
-var benchRuntimeClass = &nodev1.RuntimeClass{ObjectMeta: metav1.ObjectMeta{Name: "kata"}, Handler: "kata-qemu"}
+// RuntimeClass is the RuntimeClass the kata pods name.
+var RuntimeClass = &nodev1.RuntimeClass{ObjectMeta: metav1.ObjectMeta{Name: "kata"}, Handler: "kata-qemu"}
 
-// benchObjects are the objects the workload's pods name, as the policy reads them.
-var benchObjects = policy.NewObjectSet(benchRuntimeClass)
+// Objects are the objects the workload's pods name, as the policy reads them.
+var Objects = policy.NewObjectSet(RuntimeClass)
 
-// kindOf is the kind of pod i: one of podKinds, or "plain".
-func kindOf(i int) string {
-	if k := i % 20; k < len(podKinds) {
-		return podKinds[k]
+// KindOf is the kind of pod i: one of Kinds, or "plain".
+func KindOf(i int) string {
+	if k := i % 20; k < len(Kinds) {
+		return Kinds[k]
 	}
 	return "plain"
 }
 
-// benchPod is pod i of the workload: a realistic Deployment pod (two containers, probes,
+// Pod is pod i of the workload: a realistic Deployment pod (two containers, probes,
 // requests) with an emptyDir cache, changed to need what its kind says.
-func benchPod(i int) *v1.Pod {
-	kind := kindOf(i)
+func Pod(i int) *v1.Pod {
+	kind := KindOf(i)
 	p := prodlike.Pod("app-"+kind, i)
 	p.Namespace, p.UID, p.ResourceVersion, p.OwnerReferences = "", "", "", nil
 	p.Status = v1.PodStatus{}
@@ -84,7 +87,7 @@ func benchPod(i int) *v1.Pod {
 	case "host-pid":
 		p.Spec.HostPID = true
 	case "kata":
-		p.Spec.RuntimeClassName = &benchRuntimeClass.Name
+		p.Spec.RuntimeClassName = &RuntimeClass.Name
 	case "gpu":
 		one := resource.MustParse("1")
 		app.Resources.Requests = maps.Clone(app.Resources.Requests) // shared with the sidecar
@@ -95,7 +98,7 @@ func benchPod(i int) *v1.Pod {
 	return p
 }
 
-// hardNeedsAsAffinity is a copy of pod that asks, by a required node affinity, for the
+// HardNeedsAsAffinity is a copy of pod that asks, by a required node affinity, for the
 // capability label of every need that filters under p: the nodes rktsched would refuse, refused
 // by kube-scheduler's NodeAffinity plugin instead.
 //
@@ -103,10 +106,10 @@ func benchPod(i int) *v1.Pod {
 // workload the nodes that report handlers without kata-qemu are those offering runsc, so the
 // kata pods ask for nodes without the handler.rktsched.io/runsc label (the capability labels
 // say what a node offers the default handler, not the pod's).
-func hardNeedsAsAffinity(p *policy.Policy, pod *v1.Pod) *v1.Pod {
+func HardNeedsAsAffinity(p *policy.Policy, pod *v1.Pod) *v1.Pod {
 	out := pod.DeepCopy()
 	var exprs []v1.NodeSelectorRequirement
-	for _, n := range p.AnalyzeWith(pod, benchObjects).Needs {
+	for _, n := range p.AnalyzeWith(pod, Objects).Needs {
 		if n.Capability == policy.RuntimeHandler {
 			exprs = append(exprs, v1.NodeSelectorRequirement{Key: policy.HandlerLabel("runsc"), Operator: v1.NodeSelectorOpDoesNotExist})
 			continue
