@@ -256,7 +256,7 @@ func BenchmarkSchedulingCycleHTTP(b *testing.B) {
 }
 
 // schedulerSend is kube-scheduler's HTTPExtender.send.
-func schedulerSend(b *testing.B, client *http.Client, url string, args, result any) {
+func schedulerSend(b testing.TB, client *http.Client, url string, args, result any) {
 	out, err := json.Marshal(args)
 	if err != nil {
 		b.Fatal(err)

@@ -6,15 +6,19 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httptrace"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 	"k8s.io/utils/ptr"
 
+	"github.com/rktsched/rktsched/internal/prodlike"
 	"github.com/rktsched/rktsched/internal/testpki"
 )
 
@@ -274,5 +278,36 @@ func TestClientAllowedNames(t *testing.T) {
 				t.Errorf("run after cancel = %v", err)
 			}
 		})
+	}
+}
+
+// kube-scheduler's client (HTTPExtender.send, schedulerSend here) decodes an answer with a
+// json.Decoder and closes the body: the connection is reused only if the decoder saw the
+// body's end, which a Content-Length gives it (writeJSON). Chunked answers would cost
+// kube-scheduler a new TCP connection per call.
+func TestConnectionReused(t *testing.T) {
+	nodes := benchNodes(500) // answers of tens of KB, far over the 2 KB chunking threshold
+	var conns atomic.Int64
+	ts := httptest.NewUnstartedServer(newTestServer(t, false, nodes...))
+	ts.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	ts.Start()
+	defer ts.Close()
+	nodeNames := names(nodes)
+	args := &extenderv1.ExtenderArgs{Pod: prodlike.Pod("incoming", 0), NodeNames: &nodeNames}
+	for range 3 {
+		var filtered extenderv1.ExtenderFilterResult
+		schedulerSend(t, ts.Client(), ts.URL+"/filter", args, &filtered)
+		var scores extenderv1.HostPriorityList
+		schedulerSend(t, ts.Client(), ts.URL+"/prioritize", args, &scores)
+		if len(scores) == 0 {
+			t.Fatal("prioritize scored no node: the answer is too small to test chunking")
+		}
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("6 calls opened %d connections, want 1", n)
 	}
 }
