@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"syscall"
 	"testing"
 
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
@@ -37,8 +36,7 @@ func BenchmarkAnswers(b *testing.B) {
 	for _, ext := range []struct{ name, url string }{{"noop", noop.URL}, {"rktsched", ours.URL}} {
 		answers := recordAnswers(b, ext.url, infos, pods)
 		b.Run(fmt.Sprintf("%s/%d", ext.name, nodes), func(b *testing.B) {
-			var before, after syscall.Rusage
-			_ = syscall.Getrusage(syscall.RUSAGE_SELF, &before)
+			start := processCPU()
 			i, size := 0, 0
 			for b.Loop() {
 				a := &answers[i%len(answers)]
@@ -46,8 +44,7 @@ func BenchmarkAnswers(b *testing.B) {
 				a.receive(b)
 				i++
 			}
-			_ = syscall.Getrusage(syscall.RUSAGE_SELF, &after)
-			b.ReportMetric(float64(cpu(after)-cpu(before))/float64(i), "cpu-ns/pod")
+			reportCPU(b, start, i)
 			b.ReportMetric(float64(size)/float64(i), "answer-bytes/pod")
 		})
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"syscall"
 	"testing"
 
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
@@ -29,8 +28,7 @@ func BenchmarkServe(b *testing.B) {
 	}{{"noop", (&noopextender.Server{}).Handler()}, {"rktsched", newRktsched(b, objs)}} {
 		requests := recordRequests(b, ext.handler, infos, pods)
 		b.Run(fmt.Sprintf("%s/%d", ext.name, nodes), func(b *testing.B) {
-			var before, after syscall.Rusage
-			_ = syscall.Getrusage(syscall.RUSAGE_SELF, &before)
+			start := processCPU()
 			i := 0
 			for b.Loop() {
 				r := &requests[i%len(requests)]
@@ -41,8 +39,7 @@ func BenchmarkServe(b *testing.B) {
 				}
 				i++
 			}
-			_ = syscall.Getrusage(syscall.RUSAGE_SELF, &after)
-			b.ReportMetric(float64(cpu(after)-cpu(before))/float64(i), "cpu-ns/pod")
+			reportCPU(b, start, i)
 		})
 	}
 }

@@ -249,6 +249,7 @@ func (b *bench) schedule(ctx context.Context, config []byte, m mode, round int, 
 		return r, err
 	}
 	filters0, names0 := b.noop.Counts()
+	noopBusy0 := b.noop.Busy()
 	start := time.Now()
 	name := fmt.Sprintf("kube-scheduler-%d-%d-%s", r.nodes, round, m)
 	args := []string{"--v=1", "--authorization-always-allow-paths=/healthz,/metrics,/debug/pprof/*"}
@@ -328,6 +329,9 @@ func (b *bench) schedule(ctx context.Context, config []byte, m mode, round int, 
 		return r, err
 	}
 	r.extenderTime = time.Duration((busy1 - busy0) * float64(time.Second))
+	if m == noopMode {
+		r.extenderTime = b.noop.Busy() - noopBusy0
+	}
 	if filters1, names1 := b.noop.Counts(); m == noopMode && filters1 > filters0 {
 		r.namesPerFilter = float64(names1-names0) / float64(filters1-filters0)
 	}

@@ -25,6 +25,9 @@ type Server struct {
 	// filters and names count the filter requests and the node names they carried: what
 	// kube-scheduler sends any names-mode extender per pod at this cluster's size.
 	filters, names atomic.Int64
+	// busy is the time spent in the handlers, in nanoseconds: what rktsched-extender's
+	// rktsched_extender_request_duration_seconds_sum is to it.
+	busy atomic.Int64
 }
 
 // Start serves the extender on a loopback port.
@@ -46,6 +49,11 @@ func Start() (*Server, error) {
 // Handler serves the verbs filter and prioritize.
 func (n *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
+	timed := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		mux.ServeHTTP(w, r)
+		n.busy.Add(int64(time.Since(start)))
+	})
 	mux.HandleFunc("POST /filter", func(w http.ResponseWriter, r *http.Request) {
 		var args struct{ NodeNames *[]string }
 		if err := json.NewDecoder(r.Body).Decode(&args); err != nil {
@@ -62,7 +70,7 @@ func (n *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /prioritize", func(w http.ResponseWriter, r *http.Request) {
 		writeAnswer(w, extenderv1.HostPriorityList{})
 	})
-	return mux
+	return timed
 }
 
 // writeAnswer answers with a Content-Length: without it an answer over 2 KB goes chunked,
@@ -81,6 +89,9 @@ func writeAnswer(w http.ResponseWriter, v any) {
 
 // Counts returns the filter requests and node names received so far.
 func (n *Server) Counts() (filters, names int64) { return n.filters.Load(), n.names.Load() }
+
+// Busy returns the time spent in the handlers so far.
+func (n *Server) Busy() time.Duration { return time.Duration(n.busy.Load()) }
 
 // Stop shuts the server down.
 func (n *Server) Stop() {
