@@ -68,6 +68,7 @@ type Server struct {
 	store        *policy.Store
 	nodes        *NodeCache
 	pods         *podCache
+	passed       *passedNodes
 	remembered   *rememberedNodes
 	inFlight     chan struct{}
 	maxBodyBytes int64
@@ -133,6 +134,7 @@ func New(cfg Config) (*Server, error) {
 		store:        cfg.Policy,
 		nodes:        cfg.Nodes,
 		pods:         newPodCache(cfg.PodCacheTTL, cfg.Clock),
+		passed:       newPassedNodes(),
 		remembered:   newRememberedNodes(),
 		inFlight:     make(chan struct{}, cfg.MaxInFlight),
 		maxBodyBytes: cfg.MaxBodyBytes,

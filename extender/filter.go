@@ -27,6 +27,9 @@ func (s *Server) filter(w http.ResponseWriter, r *http.Request, c *call) error {
 	refused := newRefusals(c.policy)
 	if c.args.HasNames {
 		c.classes = s.nodes.classes(c.policy, c.args.Names, c.classes[:0])
+		// The classes of the nodes passed take the place of the ones read (passed ≤ i), in
+		// order, for prioritize (passed.go).
+		passed, names := 0, s.passed.hasher()
 		for i, name := range c.args.Names {
 			class := c.classes[i]
 			if class == nil {
@@ -36,11 +39,15 @@ func (s *Server) filter(w http.ResponseWriter, r *http.Request, c *call) error {
 			}
 			if v := c.pod.verdict(class); v.fits {
 				res.PassName(name)
+				c.classes[passed] = class
+				passed++
+				names.add(name.Key)
 			} else {
 				res.Refuse(name, v.reason)
 				refused.add(class, v)
 			}
 		}
+		s.passed.remember(c.pod, names.h.Sum64(), c.classes[:passed])
 		st.nodes = len(c.args.Names)
 		s.metrics.unknown.WithLabelValues("filter").Add(float64(st.unknown))
 	} else {

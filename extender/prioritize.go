@@ -33,7 +33,10 @@ func (s *Server) prioritize(w http.ResponseWriter, r *http.Request, c *call) err
 		list = append(list, wire.HostPriority{Host: host, Score: score})
 	}
 	if c.args.HasNames {
-		c.classes = s.nodes.classes(c.policy, c.args.Names, c.classes[:0])
+		var recalled bool
+		if c.classes, recalled = s.passed.recall(c.pod, c.args.Names, c.classes[:0]); !recalled {
+			c.classes = s.nodes.classes(c.policy, c.args.Names, c.classes[:0])
+		}
 		for i, name := range c.args.Names {
 			if c.classes[i] == nil {
 				st.unknown++
