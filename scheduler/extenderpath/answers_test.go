@@ -4,15 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"testing"
 
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 	fwk "k8s.io/kube-scheduler/framework"
-
-	"github.com/rktsched/rktsched/test/noopextender"
 )
 
 // BenchmarkAnswers is kube-scheduler's side of BenchmarkCycle alone, at 5000 nodes: decoding
@@ -26,22 +21,15 @@ import (
 func BenchmarkAnswers(b *testing.B) {
 	const nodes, pods = 5000, 200
 	objs, infos := benchCluster(nodes)
-	ours := httptest.NewServer(newRktsched(b, objs))
-	defer ours.Close()
-	noop, err := noopextender.Start()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer noop.Stop()
-	for _, ext := range []struct{ name, url string }{{"noop", noop.URL}, {"rktsched", ours.URL}} {
-		answers := recordAnswers(b, ext.url, infos, pods)
+	for _, ext := range extenders(b, objs) {
+		exchanges := record(b, ext.handler, infos, pods)
 		b.Run(fmt.Sprintf("%s/%d", ext.name, nodes), func(b *testing.B) {
 			start := processCPU()
 			i, size := 0, 0
 			for b.Loop() {
-				a := &answers[i%len(answers)]
-				size += len(a.filter) + len(a.prioritize)
-				a.receive(b)
+				x := &exchanges[i%len(exchanges)]
+				size += len(x.answers[0]) + len(x.answers[1])
+				x.receive(b)
 				i++
 			}
 			reportCPU(b, start, i)
@@ -50,74 +38,23 @@ func BenchmarkAnswers(b *testing.B) {
 	}
 }
 
-// answer is one pod's answers to filter and prioritize (nil: not called, one node passed),
-// and the feasible nodes the filter request named, by name.
-type answer struct {
-	filter, prioritize []byte
-	fromNodeName       map[string]fwk.NodeInfo
-}
-
 // receive is what kube-scheduler does with the answers.
-func (a *answer) receive(b *testing.B) {
+func (x *exchange) receive(b *testing.B) {
 	var result extenderv1.ExtenderFilterResult
-	if err := json.NewDecoder(bytes.NewReader(a.filter)).Decode(&result); err != nil {
+	if err := json.NewDecoder(bytes.NewReader(x.answers[0])).Decode(&result); err != nil {
 		b.Fatal(err)
 	}
 	passed := make([]fwk.NodeInfo, len(*result.NodeNames)) // HTTPExtender.Filter
 	for i, name := range *result.NodeNames {
-		passed[i] = a.fromNodeName[name]
+		passed[i] = x.fromNodeName[name]
 	}
 	recordRefusals(result.FailedNodes, result.FailedAndUnresolvableNodes)
-	if a.prioritize == nil {
+	if x.answers[1] == nil {
 		return
 	}
 	var scores extenderv1.HostPriorityList
-	if err := json.NewDecoder(bytes.NewReader(a.prioritize)).Decode(&scores); err != nil {
+	if err := json.NewDecoder(bytes.NewReader(x.answers[1])).Decode(&scores); err != nil {
 		b.Fatal(err)
 	}
 	mergeScores(scores, 1, len(passed), "extender")
-}
-
-// recordAnswers asks the extender at url about pods of the workload as BenchmarkCycle does,
-// and keeps its answers.
-func recordAnswers(b *testing.B, url string, nodes []fwk.NodeInfo, pods int) []answer {
-	c := newCycle(nodes)
-	out := make([]answer, pods)
-	for i := range out {
-		pod := cyclePod(i)
-		feasible := c.feasibleFor(pod)
-		a := &out[i]
-		a.fromNodeName = make(map[string]fwk.NodeInfo, len(feasible))
-		names := make([]string, len(feasible))
-		for j, n := range feasible {
-			names[j] = n.Node().Name
-			a.fromNodeName[names[j]] = n
-		}
-		a.filter = post(b, url+"/filter", &extenderv1.ExtenderArgs{Pod: pod, NodeNames: &names})
-		var result extenderv1.ExtenderFilterResult
-		if err := json.Unmarshal(a.filter, &result); err != nil {
-			b.Fatal(err)
-		}
-		if len(*result.NodeNames) > 1 {
-			a.prioritize = post(b, url+"/prioritize", &extenderv1.ExtenderArgs{Pod: pod, NodeNames: result.NodeNames})
-		}
-	}
-	return out
-}
-
-func post(b *testing.B, url string, args *extenderv1.ExtenderArgs) []byte {
-	body, err := json.Marshal(args)
-	if err != nil {
-		b.Fatal(err)
-	}
-	resp, err := http.Post(url, "application/json", bytes.NewReader(body))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		b.Fatalf("POST %s: %s %v: %.200s", url, resp.Status, err, out)
-	}
-	return out
 }

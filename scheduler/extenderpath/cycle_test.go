@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/tools/cache"
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/kubernetes/pkg/scheduler"
@@ -105,8 +106,8 @@ func newRktsched(b *testing.B, objs []runtime.Object) *extender.Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	b.Cleanup(cancel)
 	nodes.Start(ctx)
-	for !nodes.HasSynced() {
-		time.Sleep(10 * time.Millisecond)
+	if !cache.WaitForCacheSync(ctx.Done(), nodes.HasSynced) {
+		b.Fatal("the node cache did not sync")
 	}
 	srv, err := extender.New(extender.Config{
 		Policy: policy.NewStore(policy.Default()), Nodes: nodes, PodCacheTTL: time.Minute,

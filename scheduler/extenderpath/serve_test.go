@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/runtime"
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 	fwk "k8s.io/kube-scheduler/framework"
 
@@ -22,20 +23,17 @@ import (
 func BenchmarkServe(b *testing.B) {
 	const nodes, pods = 5000, 200
 	objs, infos := benchCluster(nodes)
-	for _, ext := range []struct {
-		name    string
-		handler http.Handler
-	}{{"noop", (&noopextender.Server{}).Handler()}, {"rktsched", newRktsched(b, objs)}} {
-		requests := recordRequests(b, ext.handler, infos, pods)
+	for _, ext := range extenders(b, objs) {
+		exchanges := record(b, ext.handler, infos, pods)
 		b.Run(fmt.Sprintf("%s/%d", ext.name, nodes), func(b *testing.B) {
 			start := processCPU()
 			i := 0
 			for b.Loop() {
-				r := &requests[i%len(requests)]
-				r.newPod(pods + i)
-				serve(b, ext.handler, "/filter", r.filter)
-				if r.prioritize != nil {
-					serve(b, ext.handler, "/prioritize", r.prioritize)
+				x := &exchanges[i%len(exchanges)]
+				x.newPod(pods + i)
+				serve(b, ext.handler, "/filter", x.requests[0])
+				if x.requests[1] != nil {
+					serve(b, ext.handler, "/prioritize", x.requests[1])
 				}
 				i++
 			}
@@ -44,45 +42,62 @@ func BenchmarkServe(b *testing.B) {
 	}
 }
 
-// request is one pod's requests to filter and prioritize (nil: not called), and where its
-// UID's last 12 digits are in each.
-type request struct {
-	filter, prioritize []byte
-	uidAt              [2]int
+// side is one side of BenchmarkServe and BenchmarkAnswers, served in process.
+type side struct {
+	name    string
+	handler http.Handler
 }
 
-// newPod gives the request's pod the UID of pod i.
-func (r *request) newPod(i int) {
+// extenders are the no-op extender and rktsched's over the cluster objs.
+func extenders(b *testing.B, objs []runtime.Object) []side {
+	return []side{{"noop", (&noopextender.Server{}).Handler()}, {"rktsched", newRktsched(b, objs)}}
+}
+
+// exchange is one pod's requests to filter and prioritize and the extender's answers to
+// them (prioritize's nil: not called, one node passed or none); where the pod's UID's last 12
+// digits are in each request; the feasible nodes the filter request named, by name.
+type exchange struct {
+	requests, answers [2][]byte
+	uidAt             [2]int
+	fromNodeName      map[string]fwk.NodeInfo
+}
+
+// newPod gives the requests' pod the UID of pod i.
+func (x *exchange) newPod(i int) {
 	digits := fmt.Appendf(nil, "%012d", i)
-	copy(r.filter[r.uidAt[0]:], digits)
-	if r.prioritize != nil {
-		copy(r.prioritize[r.uidAt[1]:], digits)
+	copy(x.requests[0][x.uidAt[0]:], digits)
+	if x.requests[1] != nil {
+		copy(x.requests[1][x.uidAt[1]:], digits)
 	}
 }
 
-// recordRequests makes the requests of BenchmarkCycle's pods, prioritize naming the nodes the
-// handler's filter passed.
-func recordRequests(b *testing.B, h http.Handler, nodes []fwk.NodeInfo, pods int) []request {
+// record makes the requests of BenchmarkCycle's pods, prioritize naming the nodes the
+// handler's filter passed, and keeps the handler's answers.
+func record(b *testing.B, h http.Handler, nodes []fwk.NodeInfo, pods int) []exchange {
 	c := newCycle(nodes)
-	out := make([]request, pods)
+	out := make([]exchange, pods)
 	for i := range out {
 		pod := cyclePod(i)
 		uid := []byte(pod.UID)
 		feasible := c.feasibleFor(pod)
+		x := &out[i]
+		x.fromNodeName = make(map[string]fwk.NodeInfo, len(feasible))
 		names := make([]string, len(feasible))
 		for j, n := range feasible {
 			names[j] = n.Node().Name
+			x.fromNodeName[names[j]] = n
 		}
-		r := &out[i]
-		r.filter = mustJSON(b, &extenderv1.ExtenderArgs{Pod: pod, NodeNames: &names})
+		x.requests[0] = mustJSON(b, &extenderv1.ExtenderArgs{Pod: pod, NodeNames: &names})
+		x.uidAt[0] = bytes.Index(x.requests[0], uid) + len(uid) - 12
+		x.answers[0] = serve(b, h, "/filter", x.requests[0])
 		var result extenderv1.ExtenderFilterResult
-		if err := json.Unmarshal(serve(b, h, "/filter", r.filter), &result); err != nil {
+		if err := json.Unmarshal(x.answers[0], &result); err != nil {
 			b.Fatal(err)
 		}
-		r.uidAt[0] = bytes.Index(r.filter, uid) + len(uid) - 12
 		if len(*result.NodeNames) > 1 {
-			r.prioritize = mustJSON(b, &extenderv1.ExtenderArgs{Pod: pod, NodeNames: result.NodeNames})
-			r.uidAt[1] = bytes.Index(r.prioritize, uid) + len(uid) - 12
+			x.requests[1] = mustJSON(b, &extenderv1.ExtenderArgs{Pod: pod, NodeNames: result.NodeNames})
+			x.uidAt[1] = bytes.Index(x.requests[1], uid) + len(uid) - 12
+			x.answers[1] = serve(b, h, "/prioritize", x.requests[1])
 		}
 	}
 	return out
