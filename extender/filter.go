@@ -47,7 +47,7 @@ func (s *Server) filter(w http.ResponseWriter, r *http.Request, c *call) error {
 				refused.add(class, v)
 			}
 		}
-		s.passed.remember(c.pod, names.h.Sum64(), c.classes[:passed])
+		s.passed.remember(c.pod, names.sum(), c.classes[:passed])
 		st.nodes = len(c.args.Names)
 		s.metrics.unknown.WithLabelValues("filter").Add(float64(st.unknown))
 	} else {

@@ -38,7 +38,7 @@ type passedSlot struct {
 	// pod is the analysis filter judged with: the same Pod bytes under the same policy and
 	// objects, which prioritize gets from the pod cache.
 	pod     *podEntry
-	names   uint64 // namesHash of the names passed
+	names   uint64 // the namesHasher sum of the names passed, in order
 	classes []*policy.Class
 }
 
@@ -59,6 +59,8 @@ func (n *namesHasher) add(name []byte) {
 	_, _ = n.h.Write(name)
 }
 
+func (n *namesHasher) sum() uint64 { return n.h.Sum64() }
+
 // remember keeps the classes of the names filter passed for pod, names being their hash.
 func (p *passedNodes) remember(pod *podEntry, names uint64, classes []*policy.Class) {
 	p.mu.Lock()
@@ -76,7 +78,7 @@ func (p *passedNodes) recall(pod *podEntry, names []wire.Name, dst []*policy.Cla
 	for _, name := range names {
 		h.add(name.Key)
 	}
-	sum := h.h.Sum64()
+	sum := h.sum()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for i := range p.slots {

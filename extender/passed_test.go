@@ -78,7 +78,7 @@ func TestPassedNodesSlots(t *testing.T) {
 		pods[i] = &podEntry{}
 		h := p.hasher()
 		h.add([]byte("n"))
-		p.remember(pods[i], h.h.Sum64(), make([]*policy.Class, 1))
+		p.remember(pods[i], h.sum(), make([]*policy.Class, 1))
 	}
 	n := []wire.Name{{Key: []byte("n")}}
 	if _, ok := p.recall(pods[0], n, nil); ok {
