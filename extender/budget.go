@@ -49,11 +49,10 @@ const (
 	// in a node's labels decoded for the policy (wire.Node.Slim).
 	memberCost = 256
 	// Decoding and analysing a Pod, per what wire.ScanPod counts (2.2 KiB measured per empty
-	// container, 1.5 KiB per volume, 1.2 KiB per container status, up to 680 bytes per
-	// empty object elsewhere, 150 per label), plus its strings, at most its size.
+	// container, 1.5 KiB per volume, up to 680 bytes per empty object elsewhere, 150 per
+	// label), plus its strings, at most its size.
 	podContainerCost = 2560
 	podVolumeCost    = 1792
-	podStatusCost    = 1280
 	podValueCost     = 768
 	// allowance is what a request's share holds for open object members and its Pod: an
 	// ordinary request (a realistic Pod, Nodes of a few hundred labels) needs less.
@@ -298,7 +297,7 @@ func (s *Server) measured(c *call) error {
 // podCost is what decoding and analysing a Pod of that shape holds.
 func podCost(sh wire.PodShape) int64 {
 	return int64(sh.Containers)*podContainerCost + int64(sh.Volumes)*podVolumeCost +
-		int64(sh.ContainerStatuses)*podStatusCost + int64(sh.Values)*podValueCost + int64(sh.Bytes)
+		int64(sh.Values)*podValueCost + int64(sh.Bytes)
 }
 
 // tooLarge is a request refused for one of its bounds (*wire.LimitError): 413, naming it.

@@ -106,7 +106,8 @@ func TestQuantityBounds(t *testing.T) {
 		{"pod-level resources", `{"metadata":{"name":"q"},"spec":{"resources":{"limits":{"cpu":"1e100000000"}},"containers":[{"name":"c"}]}}`, "2^63-1"},
 		{"emptyDir sizeLimit", `{"metadata":{"name":"q"},"spec":{"volumes":[{"name":"v","emptyDir":{"sizeLimit":"1e100000000"}}],"containers":[{"name":"c"}]}}`, "2^63-1"},
 		{"downward API divisor", `{"metadata":{"name":"q"},"spec":{"containers":[{"name":"c","env":[{"name":"E","valueFrom":{"resourceFieldRef":{"resource":"limits.cpu","divisor":"1e-100000000"}}}]}]}}`, "under 1n"},
-		{"status allocated resources", `{"metadata":{"name":"q"},"spec":{"containers":[{"name":"c"}]},"status":{"containerStatuses":[{"name":"c","allocatedResources":{"cpu":"1e100000000"}}]}}`, "2^63-1"},
+		// status is skipped, not decoded (wire.UnmarshalPod): its quantities reach no parser.
+		{"status allocated resources", `{"metadata":{"name":"q"},"spec":{"containers":[{"name":"c"}]},"status":{"containerStatuses":[{"name":"c","allocatedResources":{"cpu":"1e100000000"}}]}}`, ""},
 		{"2^63-1", limits("9223372036854775807"), ""},
 		{"7Ei", limits("7Ei"), ""},
 		{"a canonical milli value", limits("1500m"), ""},

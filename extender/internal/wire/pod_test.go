@@ -97,14 +97,13 @@ func TestScanPod(t *testing.T) {
 	}{
 		{"small", `{"metadata":{"name":"p"},"spec":{"containers":[{"name":"c"}],"initContainers":[{}],"volumes":[{"name":"v"}]}}`,
 			PodShape{Values: 20, Containers: 2, Volumes: 1}, ""},
-		{"statuses", `{"spec":{},"status":{"containerStatuses":[{},{}],"initContainerStatuses":[{}]}}`,
-			PodShape{Values: 12, ContainerStatuses: 3}, ""},
+		{"status and managedFields are skipped, not counted", `{"metadata":{"name":"p","managedFields":[{"fieldsV1":{"f:spec":{}}}]},"spec":{},"status":{"containerStatuses":[{},{}],"initContainerStatuses":[{}]}}`,
+			PodShape{Values: 9}, ""},
 		{"containers elsewhere are not containers", `{"metadata":{"annotations":{"containers":"[]"}},"spec":{"x":{"containers":[{}]}}}`,
 			PodShape{Values: 14}, ""},
 		{"a million empty containers", `{"spec":{"containers":[` + many(1_000_000, "{}") + `]}}`, PodShape{}, "containers, initContainers and ephemeralContainers in the Pod: over the limit of 1024"},
 		{"containers of all kinds add up", `{"spec":{"containers":[` + many(600, "{}") + `],"ephemeralContainers":[` + many(600, "{}") + `]}}`, PodShape{}, "over the limit of 1024"},
 		{"volumes", `{"spec":{"volumes":[` + many(1025, "{}") + `]}}`, PodShape{}, "volumes in the Pod: over the limit of 1024"},
-		{"statuses over", `{"status":{"ephemeralContainerStatuses":[` + many(1025, "{}") + `]}}`, PodShape{}, "container statuses in the Pod"},
 		{"values", `{"spec":{"containers":[{"env":[` + many(MaxPodValues, "{}") + `]}]}}`, PodShape{}, "JSON values in the Pod: over the limit of 50000"},
 		{"bytes", `{"metadata":{"name":"` + strings.Repeat("x", MaxPodBytes) + `"}}`, PodShape{}, "Pod size in bytes"},
 	}
