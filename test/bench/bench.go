@@ -36,8 +36,11 @@ type bench struct {
 	extender, labeler *cluster.Component
 	extenderSpec      cluster.ComponentSpec
 	noop              *noopextender.Server
-	nodeNames         []string                 // of the nodes created, by index
-	classOf           map[string]*policy.Class // by node name, under the default policy
+	// answering sends answers, rktsched's for the nodes created so far (answersMode).
+	answering *noopextender.Server
+	answers   policyAnswers
+	nodeNames []string                 // of the nodes created, by index
+	classOf   map[string]*policy.Class // by node name, under the default policy
 	// profileDir, if set, receives CPU profiles profileTime long of the runs on profileNodes.
 	profileDir   string
 	profileTime  time.Duration
@@ -79,6 +82,10 @@ func (b *bench) run(ctx context.Context, o options) error {
 		return err
 	}
 	defer b.noop.Stop()
+	if b.answering, err = noopextender.StartAnswering(&b.answers); err != nil {
+		return err
+	}
+	defer b.answering.Stop()
 	var runs []runResult
 	var hb heartbeatResult
 	for _, n := range o.sizes {
@@ -87,6 +94,7 @@ func (b *bench) run(ctx context.Context, o options) error {
 		if err := b.createNodes(ctx, len(b.nodeNames), n); err != nil {
 			return err
 		}
+		b.answers.update(b.classOf)
 		if err := waitCached(ctx, b.extender, n); err != nil {
 			return err
 		}

@@ -55,7 +55,7 @@ func main() {
 	flag.IntVar(&o.rssNodes, "rss-nodes", 5000, "nodes in the cluster when the extender's memory is read (at least the largest -nodes)")
 	flag.StringVar(&o.profileDir, "profile-dir", "", "write CPU profiles of kube-scheduler and the extender in each run at the largest size here (go tool pprof)")
 	flag.DurationVar(&o.profileTime, "profile-time", 3*time.Second, "length of each CPU profile, from the run's first binding")
-	modeList := flag.String("modes", "none,noop,names,nodes,plugin", "scheduling runs of each round: none (no extender), noop (names mode, an extender that decides nothing), names, nodes, plugin (rktsched-scheduler, no extender)")
+	modeList := flag.String("modes", "none,noop,names,nodes,plugin", "scheduling runs of each round: none (no extender), noop (names mode, an extender that decides nothing), answers (names mode, an extender sending rktsched's answers from tables made before the run), names, nodes, plugin (rktsched-scheduler, no extender)")
 	flag.Parse()
 	var err error
 	if o.modes, err = parseModes(*modeList); err != nil {

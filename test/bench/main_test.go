@@ -3,6 +3,9 @@ package main
 import (
 	"slices"
 	"testing"
+
+	"github.com/rktsched/rktsched/policy"
+	"github.com/rktsched/rktsched/test/workload"
 )
 
 func TestParseSizes(t *testing.T) {
@@ -20,8 +23,8 @@ func TestParseSizes(t *testing.T) {
 }
 
 func TestParseModes(t *testing.T) {
-	got, err := parseModes("none,noop,names,nodes")
-	if err != nil || len(got) != 4 || got[1] != noopMode {
+	got, err := parseModes("none,noop,names,nodes,answers")
+	if err != nil || len(got) != 5 || got[1] != noopMode || got[4] != answersMode {
 		t.Errorf("parseModes(all) = %v, %v", got, err)
 	}
 	for _, bad := range []string{"", "names,none", "none,fast"} {
@@ -42,5 +45,48 @@ func TestRoundOrder(t *testing.T) {
 	}
 	if modes[1] != noopMode {
 		t.Errorf("roundOrder changed its argument: %v", modes)
+	}
+}
+
+// The answers mode's extender refuses and prefers what the policy does, by the pod's name.
+func TestPolicyAnswers(t *testing.T) {
+	classOf := map[string]*policy.Class{}
+	var names []string
+	for i := range 40 {
+		n := workload.Node(i)
+		classOf[n.Name] = policy.Default().Profile(n).Class
+		names = append(names, n.Name)
+	}
+	var a policyAnswers
+	a.update(classOf)
+	for i := range len(workload.Kinds) + 1 {
+		pod := workload.Pod(i + 20) // another pod of the same kind
+		analysis := policy.Default().AnalyzeWith(pod, workload.Objects)
+		passed, failed := a.Filter(pod.Name, names)
+		if len(passed)+len(failed) != len(names) || len(failed) == 0 {
+			t.Errorf("%s: %d passed, %d failed of %d nodes", pod.Name, len(passed), len(failed), len(names))
+		}
+		for _, name := range passed {
+			if v := analysis.Verdict(classOf[name]); !v.Fits {
+				t.Errorf("%s passed %s: %s", pod.Name, name, v.Reason)
+			}
+		}
+		for name, reason := range failed {
+			if v := analysis.Verdict(classOf[name]); v.Fits || reason != v.Reason || reason == "" {
+				t.Errorf("%s failed %s for %q; the policy: fits %v, %q", pod.Name, name, reason, v.Fits, v.Reason)
+			}
+		}
+		scores := a.Prioritize(pod.Name, passed)
+		for _, hp := range scores {
+			if hp.Score <= 0 || hp.Score > policy.MaxScore || !slices.Contains(passed, hp.Host) {
+				t.Errorf("%s: score %+v", pod.Name, hp)
+			}
+		}
+		if workload.KindOf(i) == "plain" && (len(scores) == 0 || len(scores) == len(passed)) {
+			t.Errorf("plain pod: %d of %d nodes scored, want those with restart back-off only", len(scores), len(passed))
+		}
+	}
+	if passed, failed := a.Filter("not-the-workloads", names); len(passed) != len(names) || len(failed) != 0 {
+		t.Errorf("an unknown pod: %d passed, %d failed", len(passed), len(failed))
 	}
 }

@@ -120,6 +120,10 @@ func ratioLines(prefix string, runs []runResult) {
 	line("sched/noop", noopMode, withoutExtender, 0)
 	// The extender in names mode against one that decides nothing: what deciding costs.
 	line("noop/names", namesMode, noopMode, targetNoopRatio)
+	// Split by one that sends the same answers: what the answers cost kube-scheduler, and
+	// what rktsched-extender's work costs beyond them.
+	line("noop/answers", answersMode, noopMode, 0)
+	line("answers/names", namesMode, answersMode, 0)
 	line("sched/affinity", affinityMode, withoutExtender, 0)
 	line("affinity/plugin", pluginMode, affinityMode, targetAffinityRatio)
 }

@@ -32,6 +32,11 @@ const (
 	nodesMode       mode = "nodes" // nodeCacheCapable: false: full Nodes
 	// noopMode is names mode with noopextender.Server in place of rktsched's.
 	noopMode mode = "noop"
+	// answersMode is names mode with an extender that sends rktsched's answers, looked up
+	// in tables made before the run (policyAnswers): what rktsched's answers cost
+	// kube-scheduler, without rktsched's work. noop/answers is the part of noop/names no
+	// extender giving these answers can avoid; answers/names is rktsched-extender's own.
+	answersMode mode = "answers"
 	// pluginMode is rktsched-scheduler (kube-scheduler with the Rktsched plugin) with the
 	// shipped rktsched-scheduler-config.yaml, no extender.
 	pluginMode mode = "plugin"
@@ -48,10 +53,10 @@ func parseModes(list string) ([]mode, error) {
 	var out []mode
 	for _, m := range strings.Split(list, ",") {
 		switch mode(m) {
-		case withoutExtender, namesMode, nodesMode, noopMode, pluginMode, affinityMode:
+		case withoutExtender, namesMode, nodesMode, noopMode, answersMode, pluginMode, affinityMode:
 			out = append(out, mode(m))
 		default:
-			return nil, fmt.Errorf("unknown mode %q (want none, names, nodes, noop, plugin or affinity)", m)
+			return nil, fmt.Errorf("unknown mode %q (want none, names, nodes, noop, answers, plugin or affinity)", m)
 		}
 	}
 	if out[0] != withoutExtender {
@@ -159,8 +164,11 @@ func (b *bench) schedulerConfig(shipped []byte, m mode) ([]byte, error) {
 		return b.pluginSchedulerConfig()
 	}
 	url := b.extender.URL
-	if m == noopMode {
+	switch m {
+	case noopMode:
 		url = b.noop.URL
+	case answersMode:
+		url = b.answering.URL
 	}
 	cfg, err := cluster.LocalSchedulerConfigWith(shipped, b.c.SchedulerKubeconfig(),
 		cluster.SchedulerOptions{ExtenderURL: url, NodeCacheCapable: m != nodesMode})
@@ -249,7 +257,7 @@ func (b *bench) schedule(ctx context.Context, config []byte, m mode, round int, 
 		return r, err
 	}
 	filters0, names0 := b.noop.Counts()
-	noopBusy0 := b.noop.Busy()
+	noopBusy0, answeringBusy0 := b.noop.Busy(), b.answering.Busy()
 	start := time.Now()
 	name := fmt.Sprintf("kube-scheduler-%d-%d-%s", r.nodes, round, m)
 	args := []string{"--v=1", "--authorization-always-allow-paths=/healthz,/metrics,/debug/pprof/*"}
@@ -329,8 +337,11 @@ func (b *bench) schedule(ctx context.Context, config []byte, m mode, round int, 
 		return r, err
 	}
 	r.extenderTime = time.Duration((busy1 - busy0) * float64(time.Second))
-	if m == noopMode {
+	switch m {
+	case noopMode:
 		r.extenderTime = b.noop.Busy() - noopBusy0
+	case answersMode:
+		r.extenderTime = b.answering.Busy() - answeringBusy0
 	}
 	if filters1, names1 := b.noop.Counts(); m == noopMode && filters1 > filters0 {
 		r.namesPerFilter = float64(names1-names0) / float64(filters1-filters0)

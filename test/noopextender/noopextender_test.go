@@ -64,3 +64,51 @@ func send(t *testing.T, c *http.Client, url string, args, result any) {
 		t.Fatal(err)
 	}
 }
+
+// evenNodes answers for pod "p": nodes whose name ends in an even digit pass, scored 3; the
+// others fail.
+type evenNodes struct{ pods []string }
+
+func (e *evenNodes) Filter(pod string, names []string) ([]string, extenderv1.FailedNodesMap) {
+	e.pods = append(e.pods, pod)
+	failed := extenderv1.FailedNodesMap{}
+	var passed []string
+	for _, n := range names {
+		if (n[len(n)-1]-'0')%2 == 0 {
+			passed = append(passed, n)
+		} else {
+			failed[n] = "odd"
+		}
+	}
+	return passed, failed
+}
+
+func (e *evenNodes) Prioritize(pod string, names []string) extenderv1.HostPriorityList {
+	e.pods = append(e.pods, pod)
+	var out extenderv1.HostPriorityList
+	for _, n := range names {
+		out = append(out, extenderv1.HostPriority{Host: n, Score: 3})
+	}
+	return out
+}
+
+func TestAnswering(t *testing.T) {
+	answers := &evenNodes{}
+	srv := httptest.NewServer((&Server{answers: answers}).Handler())
+	defer srv.Close()
+	names := []string{"n1", "n2", "n3", "n4"}
+	pod := map[string]any{"metadata": map[string]any{"name": "p"}}
+	var filtered extenderv1.ExtenderFilterResult
+	send(t, srv.Client(), srv.URL+"/filter", map[string]any{"Pod": pod, "NodeNames": names}, &filtered)
+	if got := fmt.Sprint(*filtered.NodeNames, filtered.FailedNodes); got != "[n2 n4] map[n1:odd n3:odd]" {
+		t.Errorf("filter answered %s", got)
+	}
+	var scores extenderv1.HostPriorityList
+	send(t, srv.Client(), srv.URL+"/prioritize", map[string]any{"Pod": pod, "NodeNames": *filtered.NodeNames}, &scores)
+	if got := fmt.Sprint(scores); got != "[{n2 3} {n4 3}]" {
+		t.Errorf("prioritize answered %s", got)
+	}
+	if got := fmt.Sprint(answers.pods); got != "[p p]" {
+		t.Errorf("the answers were asked for pods %s, want [p p]", got)
+	}
+}
