@@ -1,10 +1,9 @@
 package main
 
 import (
-	"strings"
+	"encoding/json"
+	"strconv"
 	"sync/atomic"
-
-	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 
 	"github.com/rktsched/rktsched/policy"
 	"github.com/rktsched/rktsched/test/workload"
@@ -12,70 +11,119 @@ import (
 
 // policyAnswers are rktsched-extender's answers for the workload under the default policy,
 // worked out before a run: the answers mode's extender (noopextender.StartAnswering) looks
-// each up by the pod's kind (its name, "<kind>-<index>") and the node's name, so that its
-// runs cost kube-scheduler what rktsched's answers cost it, without rktsched's work.
+// each up by the pod's kind (its name, "<kind>-<index>") and the node's name, and writes the
+// bytes rktsched-extender would, so that its runs cost kube-scheduler what rktsched's
+// answers cost it, with as little of an extender's own work as can be.
 type policyAnswers struct {
 	// verdicts is by kind, then node name.
-	verdicts atomic.Pointer[map[string]map[string]*policy.Verdict]
+	verdicts atomic.Pointer[map[string]map[string]*answer]
+}
+
+// answer is the policy's verdict on a node for a kind of pod, as rktsched-extender writes it.
+type answer struct {
+	fits   bool
+	score  int64  // 0..policy.MaxScore, 0 where the pod does not fit
+	reason []byte // quoted
 }
 
 // update works the answers out for the nodes classified so far.
 func (a *policyAnswers) update(classOf map[string]*policy.Class) {
 	p := policy.Default()
-	table := map[string]map[string]*policy.Verdict{}
+	table := map[string]map[string]*answer{}
 	for i := range len(workload.Kinds) + 1 { // the special kinds, then "plain"
-		pod := workload.Pod(i)
-		analysis := p.AnalyzeWith(pod, workload.Objects)
-		byNode := make(map[string]*policy.Verdict, len(classOf))
+		analysis := p.AnalyzeWith(workload.Pod(i), workload.Objects)
+		byNode := make(map[string]*answer, len(classOf))
 		for name, c := range classOf {
-			byNode[name] = analysis.Verdict(c)
+			v := analysis.Verdict(c)
+			an := &answer{fits: v.Fits}
+			if v.Fits {
+				an.score = min(max(v.Score, 0), policy.MaxScore)
+			} else {
+				an.reason, _ = json.Marshal(v.Reason)
+			}
+			byNode[name] = an
 		}
 		table[workload.KindOf(i)] = byNode
 	}
 	a.verdicts.Store(&table)
 }
 
-// of returns the verdicts for the pod's kind, nil if the pod is not the workload's.
-func (a *policyAnswers) of(pod string) map[string]*policy.Verdict {
+// of returns the answers for the pod's kind, nil if the pod is not the workload's.
+func (a *policyAnswers) of(pod []byte) map[string]*answer {
 	kind := pod
-	if i := strings.LastIndexByte(pod, '-'); i >= 0 {
-		kind = pod[:i]
+	for i := len(pod) - 1; i >= 0; i-- {
+		if pod[i] == '-' {
+			kind = pod[:i]
+			break
+		}
 	}
-	return (*a.verdicts.Load())[kind]
+	return (*a.verdicts.Load())[string(kind)]
 }
 
-// Filter passes the nodes that fit the pod and fails the others with the policy's reason,
-// as rktsched-extender does; a node or pod without a verdict passes.
-func (a *policyAnswers) Filter(pod string, names []string) ([]string, extenderv1.FailedNodesMap) {
-	verdicts := a.of(pod)
-	passed, failed := make([]string, 0, len(names)), extenderv1.FailedNodesMap{}
+// AppendFilter passes the nodes that fit the pod and refuses the others, in
+// FailedAndUnresolvableNodes with the policy's reason, as rktsched-extender does; a node or
+// pod without an answer passes.
+func (a *policyAnswers) AppendFilter(b, pod []byte, names [][]byte) []byte {
+	answers := a.of(pod)
+	b = append(b, `{"Nodes":null,"NodeNames":[`...)
+	first := true
 	for _, name := range names {
-		if v, ok := verdicts[name]; ok && !v.Fits {
-			failed[name] = v.Reason
-			continue
+		if an := answers[string(name)]; an == nil || an.fits {
+			b = appendName(b, name, first)
+			first = false
 		}
-		passed = append(passed, name)
 	}
-	return passed, failed
+	b = append(b, `],"FailedNodes":{},"FailedAndUnresolvableNodes":{`...)
+	first = true
+	for _, name := range names {
+		if an := answers[string(name)]; an != nil && !an.fits {
+			b = appendName(b, name, first)
+			b = append(b, ':')
+			b = append(b, an.reason...)
+			first = false
+		}
+	}
+	return append(b, `},"Error":""}`...)
 }
 
-// Prioritize scores the nodes as rktsched-extender does: the policy's score where the pod
-// fits, 0 elsewhere, less the lowest, nodes left at 0 not listed.
-func (a *policyAnswers) Prioritize(pod string, names []string) extenderv1.HostPriorityList {
-	verdicts := a.of(pod)
-	scores := make([]int64, len(names))
+// AppendPrioritize scores the nodes as rktsched-extender does: the policy's score where the
+// pod fits, 0 elsewhere, less the lowest, the nodes left at 0 not listed.
+func (a *policyAnswers) AppendPrioritize(b, pod []byte, names [][]byte) []byte {
+	answers := a.of(pod)
+	score := func(name []byte) int64 {
+		if an := answers[string(name)]; an != nil {
+			return an.score
+		}
+		return 0
+	}
 	lowest := int64(policy.MaxScore)
-	for i, name := range names {
-		if v, ok := verdicts[name]; ok && v.Fits {
-			scores[i] = min(max(v.Score, 0), policy.MaxScore)
-		}
-		lowest = min(lowest, scores[i])
+	for _, name := range names {
+		lowest = min(lowest, score(name))
 	}
-	var out extenderv1.HostPriorityList
-	for i, name := range names {
-		if scores[i] > lowest {
-			out = append(out, extenderv1.HostPriority{Host: name, Score: scores[i] - lowest})
+	b = append(b, '[')
+	first := true
+	for _, name := range names {
+		if s := score(name) - lowest; s > 0 {
+			if !first {
+				b = append(b, ',')
+			}
+			b = append(b, `{"Host":"`...)
+			b = append(b, name...)
+			b = append(b, `","Score":`...)
+			b = strconv.AppendInt(b, s, 10)
+			b = append(b, '}')
+			first = false
 		}
 	}
-	return out
+	return append(b, ']')
+}
+
+// appendName appends `"name"`, after a comma unless first.
+func appendName(b, name []byte, first bool) []byte {
+	if !first {
+		b = append(b, ',')
+	}
+	b = append(b, '"')
+	b = append(b, name...)
+	return append(b, '"')
 }

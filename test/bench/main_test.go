@@ -1,8 +1,11 @@
 package main
 
 import (
+	"encoding/json"
 	"slices"
 	"testing"
+
+	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 
 	"github.com/rktsched/rktsched/policy"
 	"github.com/rktsched/rktsched/test/workload"
@@ -48,22 +51,27 @@ func TestRoundOrder(t *testing.T) {
 	}
 }
 
-// The answers mode's extender refuses and prefers what the policy does, by the pod's name.
+// The answers mode's extender refuses and prefers what the policy does, by the pod's name,
+// in the JSON rktsched-extender writes.
 func TestPolicyAnswers(t *testing.T) {
 	classOf := map[string]*policy.Class{}
-	var names []string
+	var names [][]byte
 	for i := range 40 {
 		n := workload.Node(i)
 		classOf[n.Name] = policy.Default().Profile(n).Class
-		names = append(names, n.Name)
+		names = append(names, []byte(n.Name))
 	}
 	var a policyAnswers
 	a.update(classOf)
 	for i := range len(workload.Kinds) + 1 {
 		pod := workload.Pod(i + 20) // another pod of the same kind
 		analysis := policy.Default().AnalyzeWith(pod, workload.Objects)
-		passed, failed := a.Filter(pod.Name, names)
-		if len(passed)+len(failed) != len(names) || len(failed) == 0 {
+		var filtered extenderv1.ExtenderFilterResult
+		if err := json.Unmarshal(a.AppendFilter(nil, []byte(pod.Name), names), &filtered); err != nil {
+			t.Fatal(err)
+		}
+		passed, failed := *filtered.NodeNames, filtered.FailedAndUnresolvableNodes
+		if len(passed)+len(failed) != len(names) || len(failed) == 0 || len(filtered.FailedNodes) > 0 {
 			t.Errorf("%s: %d passed, %d failed of %d nodes", pod.Name, len(passed), len(failed), len(names))
 		}
 		for _, name := range passed {
@@ -76,7 +84,14 @@ func TestPolicyAnswers(t *testing.T) {
 				t.Errorf("%s failed %s for %q; the policy: fits %v, %q", pod.Name, name, reason, v.Fits, v.Reason)
 			}
 		}
-		scores := a.Prioritize(pod.Name, passed)
+		var passedNames [][]byte
+		for _, name := range passed {
+			passedNames = append(passedNames, []byte(name))
+		}
+		var scores extenderv1.HostPriorityList
+		if err := json.Unmarshal(a.AppendPrioritize(nil, []byte(pod.Name), passedNames), &scores); err != nil {
+			t.Fatal(err)
+		}
 		for _, hp := range scores {
 			if hp.Score <= 0 || hp.Score > policy.MaxScore || !slices.Contains(passed, hp.Host) {
 				t.Errorf("%s: score %+v", pod.Name, hp)
@@ -86,7 +101,8 @@ func TestPolicyAnswers(t *testing.T) {
 			t.Errorf("plain pod: %d of %d nodes scored, want those with restart back-off only", len(scores), len(passed))
 		}
 	}
-	if passed, failed := a.Filter("not-the-workloads", names); len(passed) != len(names) || len(failed) != 0 {
-		t.Errorf("an unknown pod: %d passed, %d failed", len(passed), len(failed))
+	var filtered extenderv1.ExtenderFilterResult
+	if err := json.Unmarshal(a.AppendFilter(nil, []byte("not-the-workloads"), names), &filtered); err != nil || len(*filtered.NodeNames) != len(names) {
+		t.Errorf("an unknown pod: %+v, %v", filtered, err)
 	}
 }

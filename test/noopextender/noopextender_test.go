@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 )
 
@@ -65,50 +67,72 @@ func send(t *testing.T, c *http.Client, url string, args, result any) {
 	}
 }
 
-// evenNodes answers for pod "p": nodes whose name ends in an even digit pass, scored 3; the
-// others fail.
+// evenNodes answers: nodes whose name ends in an even digit pass, scored 3; the others fail.
 type evenNodes struct{ pods []string }
 
-func (e *evenNodes) Filter(pod string, names []string) ([]string, extenderv1.FailedNodesMap) {
-	e.pods = append(e.pods, pod)
-	failed := extenderv1.FailedNodesMap{}
+func (e *evenNodes) AppendFilter(b, pod []byte, names [][]byte) []byte {
+	e.pods = append(e.pods, string(pod))
 	var passed []string
+	failed := extenderv1.FailedNodesMap{}
 	for _, n := range names {
 		if (n[len(n)-1]-'0')%2 == 0 {
-			passed = append(passed, n)
+			passed = append(passed, string(n))
 		} else {
-			failed[n] = "odd"
+			failed[string(n)] = "odd"
 		}
 	}
-	return passed, failed
+	out, _ := json.Marshal(extenderv1.ExtenderFilterResult{NodeNames: &passed, FailedAndUnresolvableNodes: failed})
+	return append(b, out...)
 }
 
-func (e *evenNodes) Prioritize(pod string, names []string) extenderv1.HostPriorityList {
-	e.pods = append(e.pods, pod)
-	var out extenderv1.HostPriorityList
+func (e *evenNodes) AppendPrioritize(b, pod []byte, names [][]byte) []byte {
+	e.pods = append(e.pods, string(pod))
+	var list extenderv1.HostPriorityList
 	for _, n := range names {
-		out = append(out, extenderv1.HostPriority{Host: n, Score: 3})
+		list = append(list, extenderv1.HostPriority{Host: string(n), Score: 3})
 	}
-	return out
+	out, _ := json.Marshal(list)
+	return append(b, out...)
 }
 
+// The answering extender reads the pod's name and the node names where kube-scheduler's
+// encoding/json writes them, and sends what its Answers write.
 func TestAnswering(t *testing.T) {
 	answers := &evenNodes{}
 	srv := httptest.NewServer((&Server{answers: answers}).Handler())
 	defer srv.Close()
 	names := []string{"n1", "n2", "n3", "n4"}
-	pod := map[string]any{"metadata": map[string]any{"name": "p"}}
+	pod := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns",
+		Annotations: map[string]string{"x": `"metadata":{"name":"q"} "NodeNames":["n9"]`}}}
 	var filtered extenderv1.ExtenderFilterResult
-	send(t, srv.Client(), srv.URL+"/filter", map[string]any{"Pod": pod, "NodeNames": names}, &filtered)
-	if got := fmt.Sprint(*filtered.NodeNames, filtered.FailedNodes); got != "[n2 n4] map[n1:odd n3:odd]" {
+	send(t, srv.Client(), srv.URL+"/filter", &extenderv1.ExtenderArgs{Pod: pod, NodeNames: &names}, &filtered)
+	if got := fmt.Sprint(*filtered.NodeNames, filtered.FailedAndUnresolvableNodes); got != "[n2 n4] map[n1:odd n3:odd]" {
 		t.Errorf("filter answered %s", got)
 	}
 	var scores extenderv1.HostPriorityList
-	send(t, srv.Client(), srv.URL+"/prioritize", map[string]any{"Pod": pod, "NodeNames": *filtered.NodeNames}, &scores)
+	send(t, srv.Client(), srv.URL+"/prioritize", &extenderv1.ExtenderArgs{Pod: pod, NodeNames: filtered.NodeNames}, &scores)
 	if got := fmt.Sprint(scores); got != "[{n2 3} {n4 3}]" {
 		t.Errorf("prioritize answered %s", got)
 	}
 	if got := fmt.Sprint(answers.pods); got != "[p p]" {
 		t.Errorf("the answers were asked for pods %s, want [p p]", got)
+	}
+}
+
+// Without answers, filter passes the names sent, whatever they are, and Nodes (full-Node
+// mode) gets NodeNames null.
+func TestPassAll(t *testing.T) {
+	srv := httptest.NewServer((&Server{}).Handler())
+	defer srv.Close()
+	names := []string{"a", "b.example.com"}
+	var filtered extenderv1.ExtenderFilterResult
+	send(t, srv.Client(), srv.URL+"/filter", &extenderv1.ExtenderArgs{Pod: &v1.Pod{}, NodeNames: &names}, &filtered)
+	if filtered.NodeNames == nil || fmt.Sprint(*filtered.NodeNames) != "[a b.example.com]" || len(filtered.FailedNodes) > 0 {
+		t.Errorf("filter answered %+v", filtered)
+	}
+	filtered = extenderv1.ExtenderFilterResult{}
+	send(t, srv.Client(), srv.URL+"/filter", &extenderv1.ExtenderArgs{Pod: &v1.Pod{}, Nodes: &v1.NodeList{}}, &filtered)
+	if filtered.NodeNames != nil {
+		t.Errorf("filter of Nodes answered NodeNames %v", *filtered.NodeNames)
 	}
 }
