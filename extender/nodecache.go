@@ -2,6 +2,7 @@ package extender
 
 import (
 	"context"
+	"strings"
 	"sync"
 
 	v1 "k8s.io/api/core/v1"
@@ -183,8 +184,20 @@ func (c *NodeCache) transform(obj any) (any, error) {
 		last = old.Profiled
 	}
 	e := &nodeEntry{Profiled: policy.Carry(last, policy.InputsOf(n))}
-	e.Name, e.ResourceVersion = n.Name, n.ResourceVersion
+	e.Name, e.ResourceVersion = compactName(old, n.Name), n.ResourceVersion
 	return e, nil
+}
+
+// compactName is the name the map keys a node by: the previous entry's, or a copy of its own
+// bytes. A decoded Node's name lies among the rest of the Node, a page apart from the next
+// node's; the copies, made one after the other, share pages, and a request's lookups, which
+// compare each name sent with the key's bytes, miss the cache and the TLB less (a Go map
+// takes the key of every assignment, so the key must not change with each update).
+func compactName(old *nodeEntry, name string) string {
+	if old != nil && old.Name == name {
+		return old.Name
+	}
+	return strings.Clone(name)
 }
 
 func (c *NodeCache) set(obj any) {

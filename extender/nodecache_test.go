@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
 	v1 "k8s.io/api/core/v1"
@@ -130,6 +131,9 @@ func TestNodeCacheKeepsProfilesAcrossHeartbeats(t *testing.T) {
 	}
 	if reflect.ValueOf(kept.Inputs().Labels).UnsafePointer() != reflect.ValueOf(e.Inputs().Labels).UnsafePointer() {
 		t.Errorf("unchanged labels are kept twice; want the previous entry's map shared")
+	}
+	if unsafe.StringData(kept.Name) != unsafe.StringData(e.Name) || unsafe.StringData(e.Name) == unsafe.StringData(heartbeat.Name) {
+		t.Errorf("the map's key changed with an update, or is the decoded Node's; want one copy of the name kept")
 	}
 	changed := node(coreos, "rkt://1.29.0", "coreos.com/rkt/stage1-fly:1.29.0")
 	changed.ResourceVersion = "4"
