@@ -317,7 +317,7 @@ bench-e2e: build ## kube-scheduler throughput with/without the extender on 1000 
 # Not part of make test: the sweep takes most of an hour on 2 cores.
 BENCH_SCALE_FLAGS ?=
 .PHONY: bench-scale
-bench-scale: build ## bench-e2e at 1000, 2500 and 5000 nodes (pods = nodes, ~40 min): RATIO <size> lines, CPU/pod growth, profiles in bin/bench-scale
+bench-scale: build ## bench-e2e at 1000, 2500 and 5000 nodes (pods = nodes, ~45 min): RATIO <size> lines, CPU/pod growth, profiles in bin/bench-scale
 	@mkdir -p $(BIN)/bench-scale
 	RKTSCHED_BIN=$(CURDIR)/$(BIN) $(GO) run ./test/bench -nodes 1000,2500,5000 -modes none,affinity,plugin,noop,answers,names \
 		-rounds 2 -heartbeats 1m -rss-nodes 5000 -profile-dir $(CURDIR)/$(BIN)/bench-scale -profile-time 10s $(BENCH_SCALE_FLAGS)
