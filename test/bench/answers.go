@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"strconv"
+	"sync"
 	"sync/atomic"
 
 	"github.com/rktsched/rktsched/policy"
+	"github.com/rktsched/rktsched/test/noopextender"
 	"github.com/rktsched/rktsched/test/workload"
 )
 
@@ -51,33 +54,46 @@ func (a *policyAnswers) update(classOf map[string]*policy.Class) {
 // of returns the answers for the pod's kind, nil if the pod is not the workload's.
 func (a *policyAnswers) of(pod []byte) map[string]*answer {
 	kind := pod
-	for i := len(pod) - 1; i >= 0; i-- {
-		if pod[i] == '-' {
-			kind = pod[:i]
-			break
-		}
+	if i := bytes.LastIndexByte(pod, '-'); i >= 0 {
+		kind = pod[:i]
 	}
 	return (*a.verdicts.Load())[string(kind)]
+}
+
+// scratch is a request's answers, one per name, looked up once for both passes over them.
+type scratch struct{ answers []*answer }
+
+var scratches = sync.Pool{New: func() any { return new(scratch) }}
+
+// lookup returns the answer for each name (nil: none) in a scratch to give back.
+func (a *policyAnswers) lookup(pod []byte, names [][]byte) *scratch {
+	answers, sc := a.of(pod), scratches.Get().(*scratch)
+	sc.answers = sc.answers[:0]
+	for _, name := range names {
+		sc.answers = append(sc.answers, answers[string(name)])
+	}
+	return sc
 }
 
 // AppendFilter passes the nodes that fit the pod and refuses the others, in
 // FailedAndUnresolvableNodes with the policy's reason, as rktsched-extender does; a node or
 // pod without an answer passes.
 func (a *policyAnswers) AppendFilter(b, pod []byte, names [][]byte) []byte {
-	answers := a.of(pod)
+	sc := a.lookup(pod, names)
+	defer scratches.Put(sc)
 	b = append(b, `{"Nodes":null,"NodeNames":[`...)
 	first := true
-	for _, name := range names {
-		if an := answers[string(name)]; an == nil || an.fits {
-			b = appendName(b, name, first)
+	for i, name := range names {
+		if an := sc.answers[i]; an == nil || an.fits {
+			b = noopextender.AppendName(b, name, first)
 			first = false
 		}
 	}
 	b = append(b, `],"FailedNodes":{},"FailedAndUnresolvableNodes":{`...)
 	first = true
-	for _, name := range names {
-		if an := answers[string(name)]; an != nil && !an.fits {
-			b = appendName(b, name, first)
+	for i, name := range names {
+		if an := sc.answers[i]; an != nil && !an.fits {
+			b = noopextender.AppendName(b, name, first)
 			b = append(b, ':')
 			b = append(b, an.reason...)
 			first = false
@@ -89,21 +105,22 @@ func (a *policyAnswers) AppendFilter(b, pod []byte, names [][]byte) []byte {
 // AppendPrioritize scores the nodes as rktsched-extender does: the policy's score where the
 // pod fits, 0 elsewhere, less the lowest, the nodes left at 0 not listed.
 func (a *policyAnswers) AppendPrioritize(b, pod []byte, names [][]byte) []byte {
-	answers := a.of(pod)
-	score := func(name []byte) int64 {
-		if an := answers[string(name)]; an != nil {
+	sc := a.lookup(pod, names)
+	defer scratches.Put(sc)
+	score := func(i int) int64 {
+		if an := sc.answers[i]; an != nil {
 			return an.score
 		}
 		return 0
 	}
 	lowest := int64(policy.MaxScore)
-	for _, name := range names {
-		lowest = min(lowest, score(name))
+	for i := range names {
+		lowest = min(lowest, score(i))
 	}
 	b = append(b, '[')
 	first := true
-	for _, name := range names {
-		if s := score(name) - lowest; s > 0 {
+	for i, name := range names {
+		if s := score(i) - lowest; s > 0 {
 			if !first {
 				b = append(b, ',')
 			}
@@ -116,14 +133,4 @@ func (a *policyAnswers) AppendPrioritize(b, pod []byte, names [][]byte) []byte {
 		}
 	}
 	return append(b, ']')
-}
-
-// appendName appends `"name"`, after a comma unless first.
-func appendName(b, name []byte, first bool) []byte {
-	if !first {
-		b = append(b, ',')
-	}
-	b = append(b, '"')
-	b = append(b, name...)
-	return append(b, '"')
 }

@@ -181,14 +181,20 @@ func appendPassAll(b []byte, names [][]byte, hasNames bool) []byte {
 	}
 	b = append(b, `{"Nodes":null,"NodeNames":[`...)
 	for i, name := range names {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, '"')
-		b = append(b, name...)
-		b = append(b, '"')
+		b = AppendName(b, name, i == 0)
 	}
 	return append(b, `],"FailedNodes":{},"FailedAndUnresolvableNodes":{},"Error":""}`...)
+}
+
+// AppendName appends a node name as read from the request, between quotes, after a comma
+// unless first: for Answers writing lists and maps of names.
+func AppendName(b, name []byte, first bool) []byte {
+	if !first {
+		b = append(b, ',')
+	}
+	b = append(b, '"')
+	b = append(b, name...)
+	return append(b, '"')
 }
 
 // writeAnswer answers with a Content-Length: without it an answer over 2 KB goes chunked,
